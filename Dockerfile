@@ -1,0 +1,41 @@
+# syntax=docker/dockerfile:1
+# tracetail image: build with the toolchain, run on a slim current-LTS Node with production
+# dependencies only, as a numeric non-root user, under tini.
+ARG NODE_IMAGE=node:22-bookworm
+ARG NODE_SLIM_IMAGE=node:22-bookworm-slim
+
+# Production dependencies, native modules (better-sqlite3) compiled with python3, make and g++.
+FROM ${NODE_IMAGE} AS prod-deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts && npm rebuild better-sqlite3
+
+# The TypeScript build, with dev dependencies.
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --ignore-scripts
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build
+
+FROM ${NODE_SLIM_IMAGE}
+ENV NODE_ENV=production
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends tini \
+ && rm -rf /var/lib/apt/lists/* \
+ && mkdir -p /var/lib/tracetail /var/run/tracetail /var/log/app /etc/tracetail \
+ && chown -R 1000:1000 /var/lib/tracetail /var/run/tracetail
+WORKDIR /app
+COPY --from=prod-deps /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY package.json ./
+COPY config/tracetail.yaml ./config/tracetail.yaml
+USER 1000:1000
+VOLUME ["/var/lib/tracetail"]
+# 4318 OTLP/HTTP, 4317 OTLP/gRPC (loopback inside the pod), 9464 /metrics, 9465 debug API.
+EXPOSE 4317 4318 9464 9465
+ENTRYPOINT ["/usr/bin/tini", "--"]
+# Defaults alone: tail /var/log/app/**/*.log, state in /var/lib/tracetail. Mount a config and
+# add "--config", "/etc/tracetail/tracetail.yaml" to change them.
+CMD ["node", "dist/cli.js", "run"]

@@ -1,0 +1,145 @@
+/**
+ * The standard OpenTelemetry environment variables (SPEC.md §2), read here and nowhere else.
+ * Precedence follows the OTel specification: a signal-specific variable beats the generic one,
+ * and the variables beat the file; OTEL_SERVICE_NAME beats `service.name` inside
+ * OTEL_RESOURCE_ATTRIBUTES, which beats the file.
+ */
+import type { FileConfig } from './schema.js';
+
+export type Signal = 'traces' | 'logs' | 'metrics';
+export const SIGNALS: readonly Signal[] = ['traces', 'logs', 'metrics'];
+
+export type AttributeValue = string | number | boolean;
+
+export interface ExportTarget {
+  /** Full URL, `/v1/<signal>` already appended where the spec says so. */
+  url: string;
+  protocol: 'http/protobuf' | 'http/json';
+  headers: Record<string, string>;
+  compression: 'gzip' | 'none';
+  timeoutMs: number;
+  tls: { caFile: string | null; certFile: string | null; keyFile: string | null; insecureSkipVerify: boolean };
+}
+
+export interface EnvProblem {
+  path: string;
+  message: string;
+}
+
+type Env = Record<string, string | undefined>;
+
+function envValue(env: Env, name: string): string | undefined {
+  const v = env[name];
+  return v === undefined || v.trim() === '' ? undefined : v.trim();
+}
+
+/** `k1=v1,k2=v2` with percent-encoded values (W3C baggage-like), as OTEL_*_HEADERS and OTEL_RESOURCE_ATTRIBUTES use. */
+export function parseKeyValueList(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const part of text.split(',')) {
+    const i = part.indexOf('=');
+    if (i <= 0) continue;
+    const key = part.slice(0, i).trim();
+    const raw = part.slice(i + 1).trim();
+    let value = raw;
+    try {
+      value = decodeURIComponent(raw);
+    } catch {
+      // keep the raw text when it is not valid percent-encoding
+    }
+    if (key) out[key] = value;
+  }
+  return out;
+}
+
+/** `service.name` and the resource attributes added to records that carry none. */
+export function resolveResource(file: FileConfig, env: Env): Record<string, AttributeValue> {
+  const resource: Record<string, AttributeValue> = { ...file.service.resource_attributes };
+  if (file.service.name) resource['service.name'] = file.service.name;
+  const fromEnv = envValue(env, 'OTEL_RESOURCE_ATTRIBUTES');
+  if (fromEnv) Object.assign(resource, parseKeyValueList(fromEnv));
+  const serviceName = envValue(env, 'OTEL_SERVICE_NAME');
+  if (serviceName) resource['service.name'] = serviceName;
+  if (resource['service.name'] === undefined) resource['service.name'] = 'unknown_service';
+  return resource;
+}
+
+function signalUrl(base: string, signal: Signal): string {
+  return `${base.replace(/\/+$/, '')}/v1/${signal}`;
+}
+
+export function resolveExportTargets(
+  file: FileConfig,
+  env: Env,
+  problems: EnvProblem[],
+): Record<Signal, ExportTarget | null> {
+  const otlp = file.export.otlp;
+  const out = {} as Record<Signal, ExportTarget | null>;
+  for (const signal of SIGNALS) {
+    const S = signal.toUpperCase();
+    const pick = (name: string) => envValue(env, `OTEL_EXPORTER_OTLP_${S}_${name}`) ?? envValue(env, `OTEL_EXPORTER_OTLP_${name}`);
+    const pickVar = (name: string) =>
+      envValue(env, `OTEL_EXPORTER_OTLP_${S}_${name}`) !== undefined ? `OTEL_EXPORTER_OTLP_${S}_${name}` : `OTEL_EXPORTER_OTLP_${name}`;
+
+    const fileSignalUrl = otlp[`${signal}_endpoint` as const];
+    const url =
+      envValue(env, `OTEL_EXPORTER_OTLP_${S}_ENDPOINT`) ??
+      (envValue(env, 'OTEL_EXPORTER_OTLP_ENDPOINT') ? signalUrl(envValue(env, 'OTEL_EXPORTER_OTLP_ENDPOINT')!, signal) : undefined) ??
+      fileSignalUrl ??
+      (otlp.endpoint ? signalUrl(otlp.endpoint, signal) : undefined);
+    if (!url) {
+      out[signal] = null;
+      continue;
+    }
+    if (!/^https?:\/\//.test(url)) {
+      problems.push({ path: `export.otlp.${signal}_endpoint`, message: `expected an http:// or https:// URL, got ${JSON.stringify(url)}` });
+    }
+
+    let protocol = otlp.protocol;
+    const envProtocol = pick('PROTOCOL');
+    if (envProtocol !== undefined) {
+      if (envProtocol === 'http/protobuf' || envProtocol === 'http/json') protocol = envProtocol;
+      else
+        problems.push({
+          path: pickVar('PROTOCOL'),
+          message: `expected "http/protobuf" or "http/json", got ${JSON.stringify(envProtocol)} (tracetail exports over OTLP/HTTP)`,
+        });
+    }
+
+    let compression = otlp.compression;
+    const envCompression = pick('COMPRESSION');
+    if (envCompression !== undefined) {
+      if (envCompression === 'gzip' || envCompression === 'none') compression = envCompression;
+      else problems.push({ path: pickVar('COMPRESSION'), message: `expected "gzip" or "none", got ${JSON.stringify(envCompression)}` });
+    }
+
+    let timeoutMs = otlp.timeout;
+    const envTimeout = pick('TIMEOUT');
+    if (envTimeout !== undefined) {
+      const n = Number(envTimeout);
+      if (Number.isFinite(n) && n > 0) timeoutMs = n;
+      else problems.push({ path: pickVar('TIMEOUT'), message: `expected milliseconds, got ${JSON.stringify(envTimeout)}` });
+    }
+
+    const headers = { ...otlp.headers };
+    const genericHeaders = envValue(env, 'OTEL_EXPORTER_OTLP_HEADERS');
+    const signalHeaders = envValue(env, `OTEL_EXPORTER_OTLP_${S}_HEADERS`);
+    if (genericHeaders) Object.assign(headers, parseKeyValueList(genericHeaders));
+    if (signalHeaders) Object.assign(headers, parseKeyValueList(signalHeaders));
+
+    out[signal] = {
+      url,
+      protocol,
+      headers,
+      compression,
+      timeoutMs,
+      tls: {
+        caFile: pick('CERTIFICATE') ?? otlp.tls.ca_file,
+        certFile: pick('CLIENT_CERTIFICATE') ?? otlp.tls.cert_file,
+        keyFile: pick('CLIENT_KEY') ?? otlp.tls.key_file,
+        insecureSkipVerify: otlp.tls.insecure_skip_verify,
+      },
+    };
+  }
+  return out;
+}

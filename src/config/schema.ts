@@ -1,0 +1,265 @@
+/**
+ * The one schema of tracetail's configuration file (SPEC.md §2). Every key is optional; the
+ * defaults here are the documented defaults, and the README's reference table is generated from
+ * the `doc()` metadata below (a test fails when the two drift).
+ */
+import picomatch from 'picomatch';
+import { z } from 'zod';
+import { parseDuration, parseSize } from './units.js';
+
+/** Metadata shown in the README reference: the type as a user writes it, and what the key does. */
+export interface KeyDoc {
+  type: string;
+  description: string;
+}
+export const keyDocs = z.registry<KeyDoc>();
+
+function doc<T extends z.ZodType>(schema: T, type: string, description: string): T {
+  keyDocs.add(schema, { type, description });
+  return schema;
+}
+
+const duration = z.string().transform((text, ctx) => {
+  const ms = parseDuration(text);
+  if (ms === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `expected a duration such as "500ms", "5s" or "1m", got ${JSON.stringify(text)}`,
+    });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+const size = z.union([z.number(), z.string()]).transform((value, ctx) => {
+  const bytes = typeof value === 'number' ? value : parseSize(value);
+  if (bytes === undefined || !Number.isFinite(bytes) || bytes < 0 || !Number.isInteger(bytes)) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `expected a size in bytes such as 1048576 or "64MiB", got ${JSON.stringify(value)}`,
+    });
+    return z.NEVER;
+  }
+  return bytes;
+});
+
+export interface Endpoint {
+  host: string;
+  port: number;
+}
+
+const HOST_RE = /^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]+)$/;
+const endpoint = z.string().transform((text, ctx): Endpoint => {
+  const i = text.lastIndexOf(':');
+  const host = i > 0 ? text.slice(0, i) : '';
+  const portText = i >= 0 ? text.slice(i + 1) : '';
+  if (!HOST_RE.test(host) || !/^\d+$/.test(portText)) {
+    ctx.addIssue({ code: 'custom', message: `expected "host:port" such as "127.0.0.1:4318", got ${JSON.stringify(text)}` });
+    return z.NEVER;
+  }
+  const port = Number(portText);
+  if (port > 65535) {
+    ctx.addIssue({ code: 'custom', message: `port ${port} is out of range 0-65535` });
+    return z.NEVER;
+  }
+  return { host: host.startsWith('[') ? host.slice(1, -1) : host, port };
+});
+
+const glob = z.string().superRefine((text, ctx) => {
+  try {
+    picomatch.makeRe(text, { strictBrackets: true });
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: `invalid glob ${JSON.stringify(text)}: ${(err as Error).message}` });
+  }
+});
+
+const regex = z.string().superRefine((text, ctx) => {
+  try {
+    new RegExp(text);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: `invalid regular expression: ${(err as Error).message}` });
+  }
+});
+
+const fileMode = z.union([z.string(), z.number()]).transform((value, ctx) => {
+  const text = typeof value === 'number' ? value.toString(8) : value;
+  if (!/^0?[0-7]{3}$/.test(text)) {
+    ctx.addIssue({ code: 'custom', message: `expected an octal file mode such as "0660", got ${JSON.stringify(value)}` });
+    return z.NEVER;
+  }
+  return parseInt(text, 8);
+});
+
+const attributes = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]));
+
+const logLevel = z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']);
+
+const multiline = z
+  .object({
+    preset: doc(
+      z.enum(['java', 'python', 'go']).nullable().default(null),
+      'java | python | go | null',
+      'Start pattern preset for Java stack traces, Python tracebacks or Go panics.',
+    ),
+    start_pattern: doc(regex.nullable().default(null), 'regex | null', 'A line matching this starts a new record; other lines are appended to the current one.'),
+    max_lines: doc(z.number().int().positive().default(500), 'integer', 'Most lines in one record; more start a new record.'),
+    max_bytes: doc(size.prefault(1048576), 'size', 'Most bytes in one record; more start a new record.'),
+    timeout: doc(duration.prefault('1s'), 'duration', 'How long the last record waits for continuation lines before it is flushed.'),
+  })
+  .strict();
+
+const otlpReceiverHttp = z
+  .object({ endpoint: doc(endpoint.nullable().prefault('127.0.0.1:4318'), 'host:port | null', 'OTLP/HTTP listener; null disables.') })
+  .strict();
+const otlpReceiverGrpc = z
+  .object({ endpoint: doc(endpoint.nullable().prefault('127.0.0.1:4317'), 'host:port | null', 'OTLP/gRPC listener; null disables.') })
+  .strict();
+const otlpReceiverUnix = z
+  .object({
+    path: doc(z.string().min(1).nullable().default('/var/run/tracetail/otlp.sock'), 'path | null', 'OTLP/HTTP on a Unix domain socket; null disables.'),
+    mode: doc(fileMode.prefault('0660'), 'octal mode', 'File mode of the socket.'),
+  })
+  .strict();
+
+const tls = z
+  .object({
+    ca_file: doc(z.string().nullable().default(null), 'path | null', 'CA certificate (PEM) that signs the backend certificate.'),
+    cert_file: doc(z.string().nullable().default(null), 'path | null', 'Client certificate (PEM) for mutual TLS.'),
+    key_file: doc(z.string().nullable().default(null), 'path | null', 'Client private key (PEM) for mutual TLS.'),
+    insecure_skip_verify: doc(z.boolean().default(false), 'boolean', 'Do not verify the backend certificate (testing only).'),
+  })
+  .strict();
+
+const protocol = z.enum(['http/protobuf', 'http/json']);
+const compression = z.enum(['gzip', 'none']);
+
+export const configSchema = z
+  .object({
+    log_level: doc(logLevel.default('info'), 'trace | debug | info | warn | error | silent', "tracetail's own log level (JSON on stderr); TRACETAIL_LOG_LEVEL overrides it."),
+    service: z
+      .object({
+        name: doc(z.string().min(1).nullable().default(null), 'string | null', 'Resource `service.name` for records that carry none; OTEL_SERVICE_NAME overrides it.'),
+        resource_attributes: doc(attributes.default({}), 'map', 'Resource attributes added to every record; merged with OTEL_RESOURCE_ATTRIBUTES.'),
+      })
+      .strict()
+      .prefault({}),
+    logs: z
+      .object({
+        include: doc(z.array(glob).default(['/var/log/app/**/*.log']), 'list of globs', 'Log files to tail.'),
+        exclude: doc(z.array(glob).default([]), 'list of globs', 'Files matching these are never read.'),
+        start_at: doc(z.enum(['beginning', 'end']).default('beginning'), 'beginning | end', 'Where reading starts in a file never seen before; files seen before resume from their checkpoint.'),
+        format: doc(z.enum(['auto', 'json', 'logfmt', 'regex', 'text']).default('auto'), 'auto | json | logfmt | regex | text', 'How lines are parsed into records.'),
+        regex: doc(regex.nullable().default(null), 'regex | null', 'For `format: regex`: named groups time, level, msg, trace_id, span_id and others become fields.'),
+        multiline: multiline.nullable().default(null),
+        max_line_bytes: doc(size.prefault(1048576), 'size', 'Longer lines are cut, counted and flagged.'),
+        poll_interval: doc(duration.nullable().default(null), 'duration | null', 'Poll files at this interval instead of using inotify (NFS and friends).'),
+        partial_line_timeout: doc(duration.prefault('5s'), 'duration', 'How long an unterminated last line waits for its newline.'),
+      })
+      .strict()
+      .prefault({}),
+    receivers: z
+      .object({
+        otlp: z
+          .object({
+            http: otlpReceiverHttp.nullable().prefault({}),
+            grpc: otlpReceiverGrpc.nullable().prefault({}),
+            unix: otlpReceiverUnix.nullable().prefault({}),
+          })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .prefault({}),
+    metrics: z
+      .object({
+        endpoint: doc(endpoint.prefault('0.0.0.0:9464'), 'host:port', 'Serves /metrics, /healthz and /readyz.'),
+        span_metrics: z
+          .object({
+            naming: doc(z.enum(['otel', 'tempo']).default('otel'), 'otel | tempo', 'Span metric names: the Collector spanmetrics connector or Grafana Tempo metrics-generator.'),
+            histogram_buckets: doc(
+              z.array(z.number().positive()).min(1).default([0.002, 0.004, 0.006, 0.008, 0.01, 0.05, 0.1, 0.2, 0.4, 0.8, 1, 1.4, 2, 5, 10, 15]),
+              'list of seconds',
+              'Duration histogram bucket bounds.',
+            ),
+            dimensions: doc(z.array(z.string().min(1)).default([]), 'list of strings', 'Extra span or resource attributes turned into labels.'),
+          })
+          .strict()
+          .prefault({}),
+        max_series_per_metric: doc(z.number().int().positive().default(2000), 'integer', 'Cardinality budget; new label sets past it go to an overflow series.'),
+        rules: doc(z.array(z.unknown()).default([]), 'list', 'User-defined log -> metric rules.'),
+      })
+      .strict()
+      .prefault({}),
+    export: z
+      .object({
+        otlp: z
+          .object({
+            endpoint: doc(z.string().url().nullable().default(null), 'URL | null', 'Base URL of the OTLP/HTTP backend (`/v1/<signal>` is appended); OTEL_EXPORTER_OTLP_ENDPOINT overrides it.'),
+            traces_endpoint: doc(z.string().url().nullable().default(null), 'URL | null', 'Full URL for traces, used as given.'),
+            logs_endpoint: doc(z.string().url().nullable().default(null), 'URL | null', 'Full URL for logs, used as given.'),
+            metrics_endpoint: doc(z.string().url().nullable().default(null), 'URL | null', 'Full URL for forwarded metrics, used as given.'),
+            protocol: doc(protocol.default('http/protobuf'), 'http/protobuf | http/json', 'Wire encoding.'),
+            headers: doc(z.record(z.string(), z.string()).default({}), 'map', 'Request headers (values are redacted when printed).'),
+            compression: doc(compression.default('gzip'), 'gzip | none', 'Request compression.'),
+            timeout: doc(duration.prefault('10s'), 'duration', 'Timeout of one export request.'),
+            tls: tls.prefault({}),
+          })
+          .strict()
+          .prefault({}),
+        file: z
+          .object({
+            directory: doc(z.string().nullable().default(null), 'path | null', 'Write OTLP JSON lines here when no OTLP endpoint is set.'),
+            max_file_bytes: doc(size.prefault(104857600), 'size', 'An output file is rotated past this size.'),
+          })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .prefault({}),
+    storage: z
+      .object({
+        directory: doc(z.string().min(1).default('/var/lib/tracetail'), 'path', 'Checkpoints and the on-disk export queue.'),
+        max_queue_bytes: doc(size.prefault(268435456), 'size', 'Bound of the on-disk queue; past it tailing pauses and receivers answer 429/503.'),
+      })
+      .strict()
+      .prefault({}),
+    debug: z
+      .object({
+        endpoint: doc(endpoint.nullable().prefault('127.0.0.1:9465'), 'host:port | null', 'Debug API and page; loopback only unless a token is set.'),
+        token: doc(z.string().min(1).nullable().default(null), 'string | null', 'Bearer token required by the debug API when set.'),
+      })
+      .strict()
+      .prefault({}),
+    limits: z
+      .object({
+        memory_mib: doc(z.number().int().positive().default(200), 'integer', 'Soft memory limit; above it receivers push back and tailing pauses.'),
+        max_request_bytes: doc(size.prefault(67108864), 'size', 'Largest OTLP request, measured after decompression.'),
+        max_connections: doc(z.number().int().positive().default(1024), 'integer', 'Concurrent connections per listener.'),
+      })
+      .strict()
+      .prefault({}),
+    shutdown_timeout: doc(duration.prefault('20s'), 'duration', 'How long a stop may take to flush everything.'),
+  })
+  .strict()
+  .superRefine((cfg, ctx) => {
+    if (cfg.logs.format === 'regex' && !cfg.logs.regex) {
+      ctx.addIssue({ code: 'custom', path: ['logs', 'regex'], message: 'required when logs.format is "regex"' });
+    }
+    if (cfg.debug.endpoint && !cfg.debug.token && !isLoopback(cfg.debug.endpoint.host)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['debug', 'endpoint'],
+        message: `binding the debug API to ${cfg.debug.endpoint.host} needs debug.token; use a loopback address or set a token`,
+      });
+    }
+    const t = cfg.export.otlp.tls;
+    if (Boolean(t.cert_file) !== Boolean(t.key_file)) {
+      ctx.addIssue({ code: 'custom', path: ['export', 'otlp', 'tls'], message: 'cert_file and key_file must be set together' });
+    }
+  });
+
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\./.test(host);
+}
+
+export type FileConfig = z.output<typeof configSchema>;

@@ -1,0 +1,76 @@
+/**
+ * One catalogue of error classes with stable codes. Callers branch on the class or on `code`,
+ * never on message text.
+ */
+export abstract class TracetailError extends Error {
+  abstract readonly code: string;
+  /** True when trying again later may succeed (backpressure, transient I/O). */
+  readonly retryable: boolean = false;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** The configuration is invalid; `path` is the dotted key path ("logs.start_at"). */
+export class ConfigError extends TracetailError {
+  readonly code = 'TT_CONFIG';
+  constructor(
+    readonly issues: readonly { path: string; message: string }[],
+    options?: { cause?: unknown },
+  ) {
+    super(issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('\n'), options);
+  }
+}
+
+/** The command line cannot be understood (exit code 2). */
+export class UsageError extends TracetailError {
+  readonly code = 'TT_USAGE';
+}
+
+/** The environment cannot be used: a port taken, a directory not writable (exit code 1). */
+export class EnvironmentError extends TracetailError {
+  readonly code = 'TT_ENVIRONMENT';
+}
+
+/** Backpressure: the durable queue is at `storage.max_queue_bytes`. */
+export class QueueFullError extends TracetailError {
+  readonly code = 'TT_QUEUE_FULL';
+  override readonly retryable = true;
+  constructor(
+    message: string,
+    readonly retryAfterMs: number,
+  ) {
+    super(message);
+  }
+}
+
+/** Backpressure: the process is above `limits.memory_mib`. */
+export class MemoryLimitError extends TracetailError {
+  readonly code = 'TT_MEMORY_LIMIT';
+  override readonly retryable = true;
+  constructor(
+    message: string,
+    readonly retryAfterMs: number,
+  ) {
+    super(message);
+  }
+}
+
+/** The pipeline is stopping and takes no more input. */
+export class StoppedError extends TracetailError {
+  readonly code = 'TT_STOPPED';
+  override readonly retryable = true;
+  readonly retryAfterMs = 1000;
+}
+
+/** A request body could not be decoded as OTLP. */
+export class DecodeError extends TracetailError {
+  readonly code = 'TT_DECODE';
+}
+
+export type BackpressureError = QueueFullError | MemoryLimitError | StoppedError;
+
+export function isBackpressure(err: unknown): err is BackpressureError {
+  return err instanceof QueueFullError || err instanceof MemoryLimitError || err instanceof StoppedError;
+}

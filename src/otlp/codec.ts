@@ -1,0 +1,202 @@
+/**
+ * OTLP encoding and decoding, protobuf and JSON (opentelemetry-proto docs/specification.md):
+ * JSON ids are hex, int64 are decimal strings (numbers accepted), enums are integers, unknown
+ * fields are ignored. Decoded requests re-encode to the same data: nothing is converted to JS
+ * numbers on the way.
+ */
+import protobuf from 'protobufjs';
+import type { Signal } from '../config/otel-env.js';
+import { DecodeError } from '../errors.js';
+import { OTLP_PROTO_FILES } from './proto-schema.js';
+import type {
+  ExportLogsServiceRequest,
+  ExportMetricsServiceRequest,
+  ExportTraceServiceRequest,
+  PartialSuccess,
+} from './types.js';
+
+export type WireFormat = 'protobuf' | 'json';
+
+export interface RequestOf {
+  traces: ExportTraceServiceRequest;
+  logs: ExportLogsServiceRequest;
+  metrics: ExportMetricsServiceRequest;
+}
+
+export const otlpRoot = new protobuf.Root();
+for (const file of OTLP_PROTO_FILES) protobuf.parse(file, otlpRoot, { keepCase: false });
+otlpRoot.resolveAll();
+
+const SERVICE: Record<Signal, { pkg: string; name: string; rejectedField: string }> = {
+  traces: { pkg: 'opentelemetry.proto.collector.trace.v1', name: 'Trace', rejectedField: 'rejectedSpans' },
+  logs: { pkg: 'opentelemetry.proto.collector.logs.v1', name: 'Logs', rejectedField: 'rejectedLogRecords' },
+  metrics: { pkg: 'opentelemetry.proto.collector.metrics.v1', name: 'Metrics', rejectedField: 'rejectedDataPoints' },
+};
+
+export const requestType: Record<Signal, protobuf.Type> = {
+  traces: otlpRoot.lookupType(`${SERVICE.traces.pkg}.ExportTraceServiceRequest`),
+  logs: otlpRoot.lookupType(`${SERVICE.logs.pkg}.ExportLogsServiceRequest`),
+  metrics: otlpRoot.lookupType(`${SERVICE.metrics.pkg}.ExportMetricsServiceRequest`),
+};
+
+export const responseType: Record<Signal, protobuf.Type> = {
+  traces: otlpRoot.lookupType(`${SERVICE.traces.pkg}.ExportTraceServiceResponse`),
+  logs: otlpRoot.lookupType(`${SERVICE.logs.pkg}.ExportLogsServiceResponse`),
+  metrics: otlpRoot.lookupType(`${SERVICE.metrics.pkg}.ExportMetricsServiceResponse`),
+};
+
+/** The gRPC service path of a signal, e.g. `/opentelemetry.proto.collector.trace.v1.TraceService/Export`. */
+export function grpcMethodPath(signal: Signal): string {
+  const s = SERVICE[signal];
+  return `/${s.pkg}.${s.name}Service/Export`;
+}
+
+// ---- ids: bytes in protobuf, hex in JSON ------------------------------------------------------
+
+type IdConvert = (value: unknown, field: string) => unknown;
+
+/** Apply `convert` to every trace/span id field of a plain OTLP request object, in place. */
+function mapIds(signal: Signal, req: Record<string, unknown>, convert: IdConvert): void {
+  const each = (list: unknown, fn: (item: Record<string, unknown>) => void) => {
+    if (Array.isArray(list)) for (const item of list) if (item && typeof item === 'object') fn(item as Record<string, unknown>);
+  };
+  const ids = (o: Record<string, unknown>, fields: string[]) => {
+    for (const f of fields) if (o[f] !== undefined && o[f] !== null) o[f] = convert(o[f], f);
+  };
+  if (signal === 'traces') {
+    each(req.resourceSpans, (rs) =>
+      each(rs.scopeSpans, (ss) =>
+        each(ss.spans, (span) => {
+          ids(span, ['traceId', 'spanId', 'parentSpanId']);
+          each(span.links, (link) => ids(link, ['traceId', 'spanId']));
+        }),
+      ),
+    );
+  } else if (signal === 'logs') {
+    each(req.resourceLogs, (rl) => each(rl.scopeLogs, (sl) => each(sl.logRecords, (lr) => ids(lr, ['traceId', 'spanId']))));
+  } else {
+    each(req.resourceMetrics, (rm) =>
+      each(rm.scopeMetrics, (sm) =>
+        each(sm.metrics, (m) => {
+          for (const kind of ['gauge', 'sum', 'histogram', 'exponentialHistogram', 'summary']) {
+            const data = m[kind] as Record<string, unknown> | undefined;
+            if (data) each(data.dataPoints, (dp) => each(dp.exemplars, (ex) => ids(ex, ['traceId', 'spanId'])));
+          }
+        }),
+      ),
+    );
+  }
+}
+
+const HEX_RE = /^(?:[0-9a-fA-F]{2})*$/;
+
+function hexToBytes(value: unknown, field: string): Uint8Array {
+  if (typeof value !== 'string' || !HEX_RE.test(value)) {
+    throw new DecodeError(`${field}: expected a hex string, got ${JSON.stringify(value)}`);
+  }
+  return Buffer.from(value, 'hex');
+}
+
+function base64ToHex(value: unknown): unknown {
+  return typeof value === 'string' ? Buffer.from(value, 'base64').toString('hex') : value;
+}
+
+// ---- requests ---------------------------------------------------------------------------------
+
+export function decodeRequest<S extends Signal>(signal: S, body: Uint8Array, format: WireFormat): RequestOf[S] {
+  const type = requestType[signal];
+  if (format === 'protobuf') {
+    try {
+      return type.decode(body) as unknown as RequestOf[S];
+    } catch (err) {
+      throw new DecodeError(`invalid protobuf: ${(err as Error).message}`);
+    }
+  }
+  let obj: unknown;
+  try {
+    obj = JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'));
+  } catch (err) {
+    throw new DecodeError(`invalid JSON: ${(err as Error).message}`);
+  }
+  return fromJsonObject(signal, obj);
+}
+
+/** An OTLP JSON request already parsed with JSON.parse. */
+export function fromJsonObject<S extends Signal>(signal: S, obj: unknown): RequestOf[S] {
+  if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) {
+    throw new DecodeError('invalid OTLP JSON: expected an object at the top level');
+  }
+  mapIds(signal, obj as Record<string, unknown>, hexToBytes);
+  try {
+    return requestType[signal].fromObject(obj) as unknown as RequestOf[S];
+  } catch (err) {
+    throw new DecodeError(`invalid OTLP JSON: ${(err as Error).message}`);
+  }
+}
+
+export function encodeRequest<S extends Signal>(signal: S, req: RequestOf[S]): Uint8Array {
+  return requestType[signal].encode(req as unknown as protobuf.Message).finish();
+}
+
+/** The OTLP JSON object of a request (hex ids, int64 as strings, enums as numbers). */
+export function toJsonObject<S extends Signal>(signal: S, req: RequestOf[S]): Record<string, unknown> {
+  const type = requestType[signal];
+  const message = req instanceof protobuf.Message ? req : type.fromObject(req as object);
+  const obj = type.toObject(message, { longs: String, enums: Number, bytes: String, json: true });
+  mapIds(signal, obj, base64ToHex);
+  return obj;
+}
+
+export function encodeRequestAs<S extends Signal>(signal: S, req: RequestOf[S], format: WireFormat): Uint8Array {
+  return format === 'protobuf' ? encodeRequest(signal, req) : Buffer.from(JSON.stringify(toJsonObject(signal, req)));
+}
+
+// ---- responses --------------------------------------------------------------------------------
+
+export function encodeResponse(signal: Signal, partial: PartialSuccess | undefined, format: WireFormat): Uint8Array {
+  const body: Record<string, unknown> = {};
+  if (partial && (partial.rejected > 0 || partial.errorMessage)) {
+    body.partialSuccess = { [SERVICE[signal].rejectedField]: String(partial.rejected), errorMessage: partial.errorMessage };
+  }
+  if (format === 'json') return Buffer.from(JSON.stringify(body));
+  return responseType[signal].encode(responseType[signal].fromObject(body)).finish();
+}
+
+/** The partial success a backend reported, or undefined for a full success (empty body included). */
+export function decodeResponse(signal: Signal, body: Uint8Array, format: WireFormat): PartialSuccess | undefined {
+  if (body.byteLength === 0) return undefined;
+  let obj: Record<string, unknown>;
+  if (format === 'json') {
+    obj = JSON.parse(Buffer.from(body).toString('utf8')) as Record<string, unknown>;
+  } else {
+    const t = responseType[signal];
+    obj = t.toObject(t.decode(body), { longs: Number }) as Record<string, unknown>;
+  }
+  const ps = obj.partialSuccess as Record<string, unknown> | undefined;
+  if (!ps) return undefined;
+  const rejected = Number(ps[SERVICE[signal].rejectedField] ?? 0);
+  const errorMessage = String(ps.errorMessage ?? '');
+  if (rejected === 0 && !errorMessage) return undefined;
+  return { rejected, errorMessage };
+}
+
+// ---- counting ---------------------------------------------------------------------------------
+
+export function countItems<S extends Signal>(signal: S, req: RequestOf[S]): number {
+  let n = 0;
+  if (signal === 'traces') {
+    for (const rs of (req as ExportTraceServiceRequest).resourceSpans ?? []) for (const ss of rs.scopeSpans ?? []) n += ss.spans?.length ?? 0;
+  } else if (signal === 'logs') {
+    for (const rl of (req as ExportLogsServiceRequest).resourceLogs ?? []) for (const sl of rl.scopeLogs ?? []) n += sl.logRecords?.length ?? 0;
+  } else {
+    for (const rm of (req as ExportMetricsServiceRequest).resourceMetrics ?? []) {
+      for (const sm of rm.scopeMetrics as { metrics?: Record<string, { dataPoints?: unknown[] } | undefined>[] }[]) {
+        for (const m of sm.metrics ?? []) {
+          const data = m.gauge ?? m.sum ?? m.histogram ?? m.exponentialHistogram ?? m.summary;
+          n += data?.dataPoints?.length ?? 0;
+        }
+      }
+    }
+  }
+  return n;
+}

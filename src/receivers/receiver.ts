@@ -1,0 +1,24 @@
+import type { Component, Consumer } from '../component.js';
+import type { Config } from '../config/load.js';
+import type { Logger } from '../logger.js';
+import type { Telemetry } from '../metrics/telemetry.js';
+import type { LogBatch, MetricBatch, TraceBatch } from '../pipeline/batches.js';
+import type { Store } from '../storage/store.js';
+
+/** A source of batches. `ready` is true once it is bound and taking input (for /readyz). */
+export interface Receiver extends Component {
+  readonly ready: boolean;
+}
+
+/** What a component of the graph may use. */
+export interface GraphContext {
+  config: Config;
+  log: Logger;
+  telemetry: Telemetry;
+  store: Store;
+  consumers: {
+    logs: Consumer<LogBatch>;
+    traces: Consumer<TraceBatch>;
+    metrics: Consumer<MetricBatch>;
+  };
+}

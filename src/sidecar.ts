@@ -1,0 +1,137 @@
+/**
+ * The graph for one configuration: store → exporters (queue writers and senders) → pipelines →
+ * receivers. Starts exporters first and stops receivers first, so every stage drains into a
+ * running one; whatever is not yet sent when the deadline comes stays in the on-disk queue.
+ */
+import type { Component } from './component.js';
+import type { Config } from './config/load.js';
+import { SIGNALS, type Signal } from './config/otel-env.js';
+import { buildTransports } from './exporters/index.js';
+import { QueueSender } from './exporters/queue-sender.js';
+import { QueueWriter } from './exporters/queue-writer.js';
+import type { Transport } from './exporters/transport.js';
+import type { Logger } from './logger.js';
+import type { Telemetry } from './metrics/telemetry.js';
+import type { LogBatch, TraceBatch } from './pipeline/batches.js';
+import { Pipeline } from './pipeline/pipeline.js';
+import { buildStages } from './processors/index.js';
+import { buildReceivers } from './receivers/index.js';
+import type { Receiver } from './receivers/receiver.js';
+import { Store } from './storage/store.js';
+
+export interface SidecarDeps {
+  log: Logger;
+  telemetry: Telemetry;
+}
+
+export class Sidecar {
+  private store?: Store;
+  private transports?: Record<Signal, Transport>;
+  private writers: QueueWriter<Signal>[] = [];
+  private senders: QueueSender[] = [];
+  private receivers: Receiver[] = [];
+  private removeCollector?: () => void;
+  private stopping?: Promise<void>;
+
+  constructor(
+    readonly config: Config,
+    private readonly deps: SidecarDeps,
+  ) {}
+
+  /** Reasons the sidecar is not ready; empty when every receiver is bound. */
+  notReadyReasons(): string[] {
+    if (this.stopping) return ['stopping'];
+    if (!this.store) return ['starting'];
+    return this.receivers.filter((r) => !r.ready).map((r) => `${r.name} not bound`);
+  }
+
+  async start(): Promise<void> {
+    const { config } = this;
+    const { log, telemetry } = this.deps;
+    const store = (this.store = Store.open(config.storage.directory, { maxQueueBytes: config.storage.max_queue_bytes }));
+    this.transports = buildTransports(config);
+    const writers = {} as { [S in Signal]: QueueWriter<S> };
+    for (const signal of SIGNALS) {
+      const sender = new QueueSender({
+        signal,
+        store,
+        transport: this.transports[signal],
+        telemetry,
+        log: log.child({ component: `exporter/${signal}` }),
+        batch: { maxItems: 8192, maxBytes: 8 * 1024 * 1024, timeoutMs: 200 },
+        retry: { initialMs: 1000, maxMs: 30_000 },
+      });
+      this.senders.push(sender);
+      (writers as Record<Signal, QueueWriter<Signal>>)[signal] = new QueueWriter(signal, store, { onEnqueued: () => sender.wake() });
+    }
+    this.writers = Object.values(writers);
+    this.registerQueueGauges(store);
+
+    const stages = buildStages({ config, log, telemetry });
+    const consumers = {
+      logs: new Pipeline<LogBatch>(writers.logs, stages.logs.processors, stages.logs.observers),
+      traces: new Pipeline<TraceBatch>(writers.traces, stages.traces.processors, stages.traces.observers),
+      metrics: writers.metrics,
+    };
+    this.receivers = buildReceivers({ config, log, telemetry, store, consumers });
+
+    // Exporters first, receivers last.
+    for (const s of this.senders) await s.start();
+    try {
+      for (const r of this.receivers) await r.start();
+    } catch (err) {
+      await this.stop(Date.now() + 5000);
+      throw err;
+    }
+  }
+
+  /** Stop receiving, drain what can be sent before `deadline` (ms since epoch), close the store. */
+  stop(deadline: number): Promise<void> {
+    this.stopping ??= this.doStop(deadline);
+    return this.stopping;
+  }
+
+  private async doStop(deadline: number): Promise<void> {
+    const { log } = this.deps;
+    await stopAll(this.receivers, log);
+    for (const w of this.writers) w.close();
+    const remaining = Math.max(0, deadline - Date.now() - 500);
+    await Promise.race([Promise.all(this.senders.map((s) => s.flush())), sleep(remaining)]);
+    await stopAll(this.senders, log);
+    for (const t of new Set(Object.values(this.transports ?? {}))) await t.close().catch(() => undefined);
+    this.removeCollector?.();
+    this.store?.close();
+  }
+
+  private registerQueueGauges(store: Store): void {
+    const { telemetry } = this.deps;
+    const bytes = telemetry.gauge({ name: 'tracetail_export_queue_bytes', help: 'Bytes waiting in the on-disk export queue.', labelNames: ['signal'] as const });
+    const age = telemetry.gauge({
+      name: 'tracetail_export_queue_oldest_age_seconds',
+      help: 'Age of the oldest item waiting in the export queue; 0 when empty.',
+      labelNames: ['signal'] as const,
+    });
+    this.removeCollector = telemetry.addCollector(() => {
+      const now = Date.now();
+      for (const signal of SIGNALS) {
+        const s = store.queueStats(signal);
+        bytes.labels({ signal }).set(s.bytes);
+        age.labels({ signal }).set(s.oldestCreatedAt === null ? 0 : Math.max(0, (now - s.oldestCreatedAt) / 1000));
+      }
+    });
+  }
+}
+
+async function stopAll(components: readonly Component[], log: Logger): Promise<void> {
+  for (const c of components) {
+    try {
+      await c.stop();
+    } catch (err) {
+      log.error({ err, component: c.name }, 'component failed to stop');
+    }
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms).unref());
+}

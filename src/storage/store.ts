@@ -1,0 +1,256 @@
+/**
+ * The embedded store: one SQLite database (WAL) holding file checkpoints and the durable export
+ * queue, so that one transaction can enqueue a batch and move the checkpoints of the lines in it.
+ * A crash anywhere loses nothing: what is committed is in the queue, what is not was never
+ * acknowledged upstream (and the file offset did not move).
+ */
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Signal } from '../config/otel-env.js';
+import { EnvironmentError, QueueFullError } from '../errors.js';
+
+export interface QueueEntry {
+  id: number;
+  signal: Signal;
+  createdAt: number;
+  items: number;
+  bytes: number;
+  /** An encoded OTLP protobuf Export<Signal>ServiceRequest. */
+  payload: Buffer;
+}
+
+export interface NewQueueEntry {
+  signal: Signal;
+  payload: Uint8Array;
+  items: number;
+}
+
+export interface Checkpoint {
+  key: string;
+  /** Owned by the writer (the files receiver); stored as JSON. */
+  data: unknown;
+}
+
+export interface QueueStats {
+  entries: number;
+  items: number;
+  bytes: number;
+  /** ms since epoch of the oldest entry, or null when empty. */
+  oldestCreatedAt: number | null;
+}
+
+export interface StoreOptions {
+  maxQueueBytes: number;
+  /** Retry-After hint given with QueueFullError. */
+  retryAfterMs?: number;
+}
+
+export class Store {
+  private readonly db: Database.Database;
+  private readonly stmt: {
+    insert: Database.Statement<[string, number, number, number, Buffer]>;
+    upsertCheckpoint: Database.Statement<[string, string, number]>;
+    deleteCheckpoint: Database.Statement<[string]>;
+    peek: Database.Statement<[string, number, number]>;
+    ack: Database.Statement<[string, number]>;
+    oldest: Database.Statement<[string]>;
+    getCheckpoint: Database.Statement<[string]>;
+    allCheckpoints: Database.Statement<[]>;
+  };
+  private readonly stats = new Map<Signal, QueueStats>();
+  private totalBytes = 0;
+  private closed = false;
+
+  private constructor(
+    readonly path: string,
+    private readonly options: StoreOptions,
+  ) {
+    try {
+      this.db = new Database(path);
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = NORMAL');
+      // One tracetail per storage directory: a second one would replay the same queue.
+      this.db.pragma('locking_mode = EXCLUSIVE');
+      this.db.exec(`
+        CREATE TABLE IF NOT EXISTS checkpoints (
+          key TEXT PRIMARY KEY,
+          data TEXT NOT NULL,
+          updated_at INTEGER NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS queue (
+          id INTEGER PRIMARY KEY AUTOINCREMENT,
+          signal TEXT NOT NULL,
+          created_at INTEGER NOT NULL,
+          items INTEGER NOT NULL,
+          bytes INTEGER NOT NULL,
+          payload BLOB NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS queue_by_signal ON queue(signal, id);
+      `);
+    } catch (err) {
+      const busy = (err as { code?: string }).code === 'SQLITE_BUSY';
+      throw new EnvironmentError(
+        busy
+          ? `storage.directory: ${path} is in use by another tracetail process`
+          : `storage.directory: cannot open ${path}: ${(err as Error).message}`,
+        { cause: err },
+      );
+    }
+    this.stmt = {
+      insert: this.db.prepare('INSERT INTO queue (signal, created_at, items, bytes, payload) VALUES (?, ?, ?, ?, ?)'),
+      upsertCheckpoint: this.db.prepare(
+        'INSERT INTO checkpoints (key, data, updated_at) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at',
+      ),
+      deleteCheckpoint: this.db.prepare('DELETE FROM checkpoints WHERE key = ?'),
+      peek: this.db.prepare('SELECT id, signal, created_at AS createdAt, items, bytes, payload FROM queue WHERE signal = ? AND id > ? ORDER BY id LIMIT ?'),
+      ack: this.db.prepare('DELETE FROM queue WHERE signal = ? AND id = ?'),
+      oldest: this.db.prepare('SELECT created_at AS oldest FROM queue WHERE signal = ? ORDER BY id LIMIT 1'),
+      getCheckpoint: this.db.prepare('SELECT data FROM checkpoints WHERE key = ?'),
+      allCheckpoints: this.db.prepare('SELECT key, data FROM checkpoints'),
+    };
+    const rows = this.db
+      .prepare('SELECT signal, COUNT(*) AS entries, SUM(items) AS items, SUM(bytes) AS bytes, MIN(created_at) AS oldest FROM queue GROUP BY signal')
+      .all() as { signal: Signal; entries: number; items: number; bytes: number; oldest: number }[];
+    for (const r of rows) {
+      this.stats.set(r.signal, { entries: r.entries, items: r.items, bytes: r.bytes, oldestCreatedAt: r.oldest });
+      this.totalBytes += r.bytes;
+    }
+  }
+
+  static open(directory: string, options: StoreOptions): Store {
+    try {
+      mkdirSync(directory, { recursive: true });
+    } catch (err) {
+      throw new EnvironmentError(`storage.directory: cannot create ${directory}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, {
+        cause: err,
+      });
+    }
+    return new Store(join(directory, 'tracetail.db'), options);
+  }
+
+  /** Bytes in the queue, all signals together (what `storage.max_queue_bytes` bounds). */
+  get queuedBytes(): number {
+    return this.totalBytes;
+  }
+
+  queueStats(signal: Signal): QueueStats {
+    return this.stats.get(signal) ?? { entries: 0, items: 0, bytes: 0, oldestCreatedAt: null };
+  }
+
+  /** Whether `bytes` more would fit under the bound (an empty queue takes anything). */
+  hasRoom(bytes: number): boolean {
+    return this.totalBytes === 0 || this.totalBytes + bytes <= this.options.maxQueueBytes;
+  }
+
+  /**
+   * Enqueue entries and move checkpoints in one transaction. Throws QueueFullError (and keeps
+   * nothing) when the entries do not fit under `max_queue_bytes`.
+   */
+  enqueue(entries: readonly NewQueueEntry[], checkpoints: readonly Checkpoint[] = []): void {
+    this.assertOpen();
+    let bytes = 0;
+    for (const e of entries) bytes += e.payload.byteLength;
+    if (bytes > 0 && !this.hasRoom(bytes)) {
+      throw new QueueFullError(
+        `export queue is full (${this.totalBytes} of ${this.options.maxQueueBytes} bytes)`,
+        this.options.retryAfterMs ?? 5000,
+      );
+    }
+    const now = Date.now();
+    const inserted: { entry: NewQueueEntry; now: number }[] = [];
+    this.db.transaction(() => {
+      for (const e of entries) {
+        this.stmt.insert.run(e.signal, now, e.items, e.payload.byteLength, Buffer.from(e.payload.buffer, e.payload.byteOffset, e.payload.byteLength));
+        inserted.push({ entry: e, now });
+      }
+      for (const c of checkpoints) this.stmt.upsertCheckpoint.run(c.key, JSON.stringify(c.data), now);
+    })();
+    for (const { entry, now: at } of inserted) {
+      const s = this.statsFor(entry.signal);
+      s.entries++;
+      s.items += entry.items;
+      s.bytes += entry.payload.byteLength;
+      s.oldestCreatedAt ??= at;
+      this.totalBytes += entry.payload.byteLength;
+    }
+  }
+
+  /** Entries of `signal` after id `afterId`, oldest first, until `maxItems` or `maxBytes` is reached (at least one). */
+  peek(signal: Signal, afterId: number, maxItems: number, maxBytes: number, maxEntries = 1000): QueueEntry[] {
+    this.assertOpen();
+    const rows = this.stmt.peek.all(signal, afterId, maxEntries) as QueueEntry[];
+    const out: QueueEntry[] = [];
+    let items = 0;
+    let bytes = 0;
+    for (const r of rows) {
+      if (out.length > 0 && (items + r.items > maxItems || bytes + r.bytes > maxBytes)) break;
+      out.push(r);
+      items += r.items;
+      bytes += r.bytes;
+    }
+    return out;
+  }
+
+  /** Delete entries the backend acknowledged (or that were permanently rejected and counted). */
+  ack(signal: Signal, entries: readonly Pick<QueueEntry, 'id' | 'items' | 'bytes'>[]): void {
+    this.assertOpen();
+    if (entries.length === 0) return;
+    this.db.transaction(() => {
+      for (const e of entries) this.stmt.ack.run(signal, e.id);
+    })();
+    const s = this.statsFor(signal);
+    for (const e of entries) {
+      s.entries--;
+      s.items -= e.items;
+      s.bytes -= e.bytes;
+      this.totalBytes -= e.bytes;
+    }
+    if (s.entries <= 0) {
+      this.stats.set(signal, { entries: 0, items: 0, bytes: 0, oldestCreatedAt: null });
+    } else {
+      const row = this.stmt.oldest.get(signal) as { oldest: number } | undefined;
+      s.oldestCreatedAt = row?.oldest ?? null;
+    }
+  }
+
+  getCheckpoint<T = unknown>(key: string): T | undefined {
+    this.assertOpen();
+    const row = this.stmt.getCheckpoint.get(key) as { data: string } | undefined;
+    return row ? (JSON.parse(row.data) as T) : undefined;
+  }
+
+  allCheckpoints<T = unknown>(): { key: string; data: T }[] {
+    this.assertOpen();
+    return (this.stmt.allCheckpoints.all() as { key: string; data: string }[]).map((r) => ({ key: r.key, data: JSON.parse(r.data) as T }));
+  }
+
+  /** Move checkpoints without enqueuing anything (e.g. a file read to its end with no records). */
+  saveCheckpoints(checkpoints: readonly Checkpoint[]): void {
+    this.enqueue([], checkpoints);
+  }
+
+  deleteCheckpoint(key: string): void {
+    this.assertOpen();
+    this.stmt.deleteCheckpoint.run(key);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.db.close();
+  }
+
+  private statsFor(signal: Signal): QueueStats {
+    let s = this.stats.get(signal);
+    if (!s) {
+      s = { entries: 0, items: 0, bytes: 0, oldestCreatedAt: null };
+      this.stats.set(signal, s);
+    }
+    return s;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new EnvironmentError('the store is closed');
+  }
+}
