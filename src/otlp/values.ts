@@ -1,0 +1,74 @@
+/** Building and reading OTLP attribute values without losing their types. */
+import Long from 'long';
+import type { AnyValue, KeyValue } from './types.js';
+
+const own = Object.prototype.hasOwnProperty;
+
+/** A JS value as an AnyValue: integers become intValue, other numbers doubleValue. */
+export function toAnyValue(value: unknown): AnyValue {
+  switch (typeof value) {
+    case 'string':
+      return { stringValue: value };
+    case 'boolean':
+      return { boolValue: value };
+    case 'number':
+      return Number.isSafeInteger(value) ? { intValue: Long.fromNumber(value) } : { doubleValue: value };
+    case 'bigint':
+      return { intValue: Long.fromString(value.toString()) };
+    default:
+      if (value === null || value === undefined) return {};
+      if (value instanceof Uint8Array) return { bytesValue: value };
+      if (Long.isLong(value)) return { intValue: value as Long };
+      if (Array.isArray(value)) return { arrayValue: { values: value.map(toAnyValue) } };
+      return { kvlistValue: { values: Object.entries(value as object).map(([k, v]) => keyValue(k, v)) } };
+  }
+}
+
+export function keyValue(key: string, value: unknown): KeyValue {
+  return { key, value: toAnyValue(value) };
+}
+
+/** Which member of the oneof is set (decoded messages carry defaults on their prototype). */
+export function anyValueKind(v: AnyValue | null | undefined): keyof AnyValue | undefined {
+  if (!v) return undefined;
+  for (const k of ['stringValue', 'boolValue', 'intValue', 'doubleValue', 'arrayValue', 'kvlistValue', 'bytesValue'] as const) {
+    if (own.call(v, k) && v[k] !== null && v[k] !== undefined) return k;
+  }
+  return undefined;
+}
+
+/** An AnyValue as plain JS: int64 as bigint, bytes as Uint8Array, kvlist as an object. */
+export function fromAnyValue(v: AnyValue | null | undefined): unknown {
+  const kind = anyValueKind(v);
+  if (!kind || !v) return undefined;
+  switch (kind) {
+    case 'intValue':
+      return BigInt(Long.fromValue(v.intValue!).toString());
+    case 'arrayValue':
+      return v.arrayValue!.values.map(fromAnyValue);
+    case 'kvlistValue':
+      return Object.fromEntries(v.kvlistValue!.values.map((kv) => [kv.key, fromAnyValue(kv.value)]));
+    default:
+      return v[kind];
+  }
+}
+
+/** An AnyValue as text, as a label or a search would show it. */
+export function anyValueToString(v: AnyValue | null | undefined): string {
+  const kind = anyValueKind(v);
+  if (!kind || !v) return '';
+  if (kind === 'stringValue') return v.stringValue!;
+  if (kind === 'bytesValue') return Buffer.from(v.bytesValue!).toString('base64');
+  const js = fromAnyValue(v);
+  return typeof js === 'object' ? JSON.stringify(js, (_k, x) => (typeof x === 'bigint' ? x.toString() : x)) : String(js);
+}
+
+export function findAttribute(attributes: readonly KeyValue[] | null | undefined, key: string): AnyValue | undefined {
+  if (!attributes) return undefined;
+  for (const kv of attributes) if (kv.key === key) return kv.value ?? undefined;
+  return undefined;
+}
+
+export function idToHex(id: Uint8Array | null | undefined): string {
+  return id && id.byteLength > 0 ? Buffer.from(id.buffer, id.byteOffset, id.byteLength).toString('hex') : '';
+}
