@@ -71,7 +71,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
 
   const file = parsed.data;
   const exportTargets = resolveExportTargets(file, env, problems);
-  if (problems.length > 0) throw new ConfigError(problems);
+  if (problems.length > 0) throw new ConfigError(dedupe(problems));
   return deepFreeze({
     ...file,
     source: options.file ?? null,

@@ -4,7 +4,7 @@
  * and the variables beat the file; OTEL_SERVICE_NAME beats `service.name` inside
  * OTEL_RESOURCE_ATTRIBUTES, which beats the file.
  */
-import type { FileConfig } from './schema.js';
+import { isHttpUrl, type FileConfig } from './schema.js';
 
 export type Signal = 'traces' | 'logs' | 'metrics';
 export const SIGNALS: readonly Signal[] = ['traces', 'logs', 'metrics'];
@@ -81,18 +81,20 @@ export function resolveExportTargets(
     const pickVar = (name: string) =>
       envValue(env, `OTEL_EXPORTER_OTLP_${S}_${name}`) !== undefined ? `OTEL_EXPORTER_OTLP_${S}_${name}` : `OTEL_EXPORTER_OTLP_${name}`;
 
+    const signalVar = `OTEL_EXPORTER_OTLP_${S}_ENDPOINT`;
+    const baseVar = 'OTEL_EXPORTER_OTLP_ENDPOINT';
+    const fromEnv = envValue(env, signalVar) !== undefined ? signalVar : envValue(env, baseVar) !== undefined ? baseVar : undefined;
     const fileSignalUrl = otlp[`${signal}_endpoint` as const];
-    const url =
-      envValue(env, `OTEL_EXPORTER_OTLP_${S}_ENDPOINT`) ??
-      (envValue(env, 'OTEL_EXPORTER_OTLP_ENDPOINT') ? signalUrl(envValue(env, 'OTEL_EXPORTER_OTLP_ENDPOINT')!, signal) : undefined) ??
-      fileSignalUrl ??
-      (otlp.endpoint ? signalUrl(otlp.endpoint, signal) : undefined);
+    let url: string | undefined;
+    if (fromEnv === signalVar) url = envValue(env, signalVar);
+    else if (fromEnv === baseVar) url = signalUrl(envValue(env, baseVar)!, signal);
+    else url = fileSignalUrl ?? (otlp.endpoint ? signalUrl(otlp.endpoint, signal) : undefined);
     if (!url) {
       out[signal] = null;
       continue;
     }
-    if (!/^https?:\/\//.test(url)) {
-      problems.push({ path: `export.otlp.${signal}_endpoint`, message: `expected an http:// or https:// URL, got ${JSON.stringify(url)}` });
+    if (fromEnv && !isHttpUrl(url)) {
+      problems.push({ path: fromEnv, message: `expected an http:// or https:// URL, got ${JSON.stringify(envValue(env, fromEnv))}` });
     }
 
     let protocol = otlp.protocol;

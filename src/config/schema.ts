@@ -90,6 +90,19 @@ const fileMode = z.union([z.string(), z.number()]).transform((value, ctx) => {
   return parseInt(text, 8);
 });
 
+export function isHttpUrl(text: string): boolean {
+  try {
+    const u = new URL(text);
+    return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname !== '';
+  } catch {
+    return false;
+  }
+}
+
+const httpUrl = z.string().superRefine((text, ctx) => {
+  if (!isHttpUrl(text)) ctx.addIssue({ code: 'custom', message: `expected an http:// or https:// URL such as "http://collector:4318", got ${JSON.stringify(text)}` });
+});
+
 const attributes = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]));
 
 const logLevel = z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']);
@@ -194,10 +207,10 @@ export const configSchema = z
       .object({
         otlp: z
           .object({
-            endpoint: doc(z.string().url().nullable().default(null), 'URL | null', 'Base URL of the OTLP/HTTP backend (`/v1/<signal>` is appended); OTEL_EXPORTER_OTLP_ENDPOINT overrides it.'),
-            traces_endpoint: doc(z.string().url().nullable().default(null), 'URL | null', 'Full URL for traces, used as given.'),
-            logs_endpoint: doc(z.string().url().nullable().default(null), 'URL | null', 'Full URL for logs, used as given.'),
-            metrics_endpoint: doc(z.string().url().nullable().default(null), 'URL | null', 'Full URL for forwarded metrics, used as given.'),
+            endpoint: doc(httpUrl.nullable().default(null), 'URL | null', 'Base URL of the OTLP/HTTP backend (`/v1/<signal>` is appended); OTEL_EXPORTER_OTLP_ENDPOINT overrides it.'),
+            traces_endpoint: doc(httpUrl.nullable().default(null), 'URL | null', 'Full URL for traces, used as given.'),
+            logs_endpoint: doc(httpUrl.nullable().default(null), 'URL | null', 'Full URL for logs, used as given.'),
+            metrics_endpoint: doc(httpUrl.nullable().default(null), 'URL | null', 'Full URL for forwarded metrics, used as given.'),
             protocol: doc(protocol.default('http/protobuf'), 'http/protobuf | http/json', 'Wire encoding.'),
             headers: doc(z.record(z.string(), z.string()).default({}), 'map', 'Request headers (values are redacted when printed).'),
             compression: doc(compression.default('gzip'), 'gzip | none', 'Request compression.'),

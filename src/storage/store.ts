@@ -67,7 +67,7 @@ export class Store {
     private readonly options: StoreOptions,
   ) {
     try {
-      this.db = new Database(path);
+      this.db = new Database(path, { timeout: 250 });
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = NORMAL');
       // One tracetail per storage directory: a second one would replay the same queue.
