@@ -30,6 +30,8 @@ export class Sidecar {
   private writers: QueueWriter<Signal>[] = [];
   private senders: QueueSender[] = [];
   private receivers: Receiver[] = [];
+  /** Components of the stages (the correlation index, the debug server): started before the receivers. */
+  private components: Component[] = [];
   private removeCollector?: () => void;
   private stopping?: Promise<void>;
 
@@ -74,10 +76,12 @@ export class Sidecar {
       metrics: writers.metrics,
     };
     this.receivers = buildReceivers({ config, log, telemetry, store, consumers });
+    this.components = stages.components;
 
     // Exporters first, receivers last.
     for (const s of this.senders) await s.start();
     try {
+      for (const c of this.components) await c.start();
       for (const r of this.receivers) await r.start();
     } catch (err) {
       await this.stop(Date.now() + 5000);
@@ -94,6 +98,7 @@ export class Sidecar {
   private async doStop(deadline: number): Promise<void> {
     const { log } = this.deps;
     await stopAll(this.receivers, log);
+    await stopAll(this.components, log);
     for (const w of this.writers) w.close();
     const remaining = Math.max(0, deadline - Date.now() - 500);
     await Promise.race([Promise.all(this.senders.map((s) => s.flush())), sleep(remaining)]);

@@ -52,9 +52,31 @@ export function parseKeyValueList(text: string): Record<string, string> {
   return out;
 }
 
-/** `service.name` and the resource attributes added to records that carry none. */
+/**
+ * Kubernetes resource attributes from the downward-API variables the example manifest sets
+ * (config/kubernetes/tracetail-sidecar.yaml). `k8s.container.name` names the app's container,
+ * whose logs tracetail reads; the downward API cannot give it, so the manifest writes it.
+ */
+export const KUBERNETES_ENV: Readonly<Record<string, string>> = {
+  K8S_POD_NAME: 'k8s.pod.name',
+  K8S_POD_UID: 'k8s.pod.uid',
+  K8S_NAMESPACE_NAME: 'k8s.namespace.name',
+  K8S_NODE_NAME: 'k8s.node.name',
+  K8S_CONTAINER_NAME: 'k8s.container.name',
+};
+
+/**
+ * `service.name` and the resource attributes added to records that carry none. Kubernetes
+ * attributes from the environment come first, so that the file and OTEL_RESOURCE_ATTRIBUTES can
+ * override them.
+ */
 export function resolveResource(file: FileConfig, env: Env): Record<string, AttributeValue> {
-  const resource: Record<string, AttributeValue> = { ...file.service.resource_attributes };
+  const resource: Record<string, AttributeValue> = {};
+  for (const [name, key] of Object.entries(KUBERNETES_ENV)) {
+    const v = envValue(env, name);
+    if (v !== undefined) resource[key] = v;
+  }
+  Object.assign(resource, file.service.resource_attributes);
   if (file.service.name) resource['service.name'] = file.service.name;
   const fromEnv = envValue(env, 'OTEL_RESOURCE_ATTRIBUTES');
   if (fromEnv) Object.assign(resource, parseKeyValueList(fromEnv));

@@ -81,6 +81,42 @@ const regex = z.string().superRefine((text, ctx) => {
   }
 });
 
+/** A regex with a `trace_id` named group (and optionally `span_id`, `trace_flags`). */
+const traceContextPattern = regex.superRefine((text, ctx) => {
+  let groups: string[] = [];
+  try {
+    groups = [...text.matchAll(/\(\?<([A-Za-z_][A-Za-z0-9_]*)>/g)].map((m) => m[1]);
+    new RegExp(text);
+  } catch {
+    return; // reported by `regex`
+  }
+  if (!groups.includes('trace_id')) {
+    ctx.addIssue({ code: 'custom', message: 'needs a named group (?<trace_id>...); span_id and trace_flags groups are optional' });
+  }
+});
+
+const traceContext = z
+  .object({
+    trace_id_fields: doc(
+      z.array(z.string().min(1)).default([]),
+      'list of field paths',
+      'Fields holding the trace id, tried before the built-in names; `a.b` is a dotted key or a nested path. The value may be hex, decimal, a traceparent or an X-Ray id.',
+    ),
+    span_id_fields: doc(z.array(z.string().min(1)).default([]), 'list of field paths', 'Fields holding the span id (hex or decimal).'),
+    trace_flags_fields: doc(z.array(z.string().min(1)).default([]), 'list of field paths', 'Fields holding the trace flags (hex byte, number or boolean sampled).'),
+    patterns: doc(
+      z.array(traceContextPattern).default([]),
+      'list of regexes',
+      'Tried on the line when the fields carry no context: named groups `trace_id` (required), `span_id`, `trace_flags`.',
+    ),
+    scan_text: doc(
+      z.boolean().default(true),
+      'boolean',
+      'When the fields carry no context, look in the first line of the text for key=value ids, a traceparent, Spring/Sleuth brackets and X-Ray ids.',
+    ),
+  })
+  .strict();
+
 const fileMode = z.union([z.string(), z.number()]).transform((value, ctx) => {
   const text = typeof value === 'number' ? value.toString(8) : value;
   if (!/^0?[0-7]{3}$/.test(text)) {
@@ -167,6 +203,7 @@ export const configSchema = z
         max_line_bytes: doc(size.prefault(1048576), 'size', 'Longer lines are cut, counted and flagged.'),
         poll_interval: doc(duration.nullable().default(null), 'duration | null', 'Poll files at this interval instead of using inotify (NFS and friends).'),
         partial_line_timeout: doc(duration.prefault('5s'), 'duration', 'How long an unterminated last line waits for its newline.'),
+        trace_context: traceContext.prefault({}),
       })
       .strict()
       .prefault({}),
@@ -240,6 +277,22 @@ export const configSchema = z
       .object({
         endpoint: doc(endpoint.nullable().prefault('127.0.0.1:9465'), 'host:port | null', 'Debug API and page; loopback only unless a token is set.'),
         token: doc(z.string().min(1).nullable().default(null), 'string | null', 'Bearer token required by the debug API when set.'),
+      })
+      .strict()
+      .prefault({}),
+    correlation: z
+      .object({
+        window: doc(
+          duration.prefault('5m'),
+          'duration',
+          'How long a trace stays in the in-memory index after its last span or log; a log whose trace saw no span within it counts as unmatched.',
+        ),
+        max_bytes: doc(size.prefault('32MiB'), 'size', 'Memory cap of the trace index; past it the least recently active traces are evicted first.'),
+        inherit_resource: doc(
+          z.boolean().default(true),
+          'boolean',
+          "Log records read from files take the resource attributes they lack from their trace's span resource (or, until it arrives, from the latest span resource of their service).",
+        ),
       })
       .strict()
       .prefault({}),

@@ -1,8 +1,10 @@
+import type { Component } from '../component.js';
 import type { Config } from '../config/load.js';
 import type { Logger } from '../logger.js';
 import type { Telemetry } from '../metrics/telemetry.js';
 import type { LogBatch, TraceBatch } from '../pipeline/batches.js';
 import type { Observer, Processor } from '../pipeline/pipeline.js';
+import { buildCorrelation } from './correlation/build.js';
 
 export interface ProcessorContext {
   config: Config;
@@ -15,10 +17,12 @@ export interface Stages<B> {
   observers: Observer<B>[];
 }
 
-/** The processors and observers of the logs and traces pipelines. */
-export function buildStages(_ctx: ProcessorContext): { logs: Stages<LogBatch>; traces: Stages<TraceBatch> } {
+/** The processors and observers of the logs and traces pipelines, and the components they need running. */
+export function buildStages(ctx: ProcessorContext): { logs: Stages<LogBatch>; traces: Stages<TraceBatch>; components: Component[] } {
+  const correlation = buildCorrelation(ctx);
   return {
-    logs: { processors: [], observers: [] },
-    traces: { processors: [], observers: [] },
+    logs: { processors: [...correlation.logs.processors], observers: [...correlation.logs.observers] },
+    traces: { processors: [], observers: [...correlation.traces.observers] },
+    components: correlation.components,
   };
 }

@@ -1,0 +1,96 @@
+/**
+ * Correlation as a component of the graph: the trace index, the stages that feed it (observers
+ * after the batch is durable, so that a retried batch is not counted twice) and the processor
+ * that gives file logs their span resource, with the index's metrics.
+ */
+import { BaseComponent } from '../../component.js';
+import type { Config } from '../../config/load.js';
+import type { Logger } from '../../logger.js';
+import type { Telemetry } from '../../metrics/telemetry.js';
+import type { Gauge } from 'prom-client';
+import type { LogBatch, TraceBatch } from '../../pipeline/batches.js';
+import type { Observer, Processor } from '../../pipeline/pipeline.js';
+import { ResourceInheritance } from './resource-inheritance.js';
+import { TraceIndex, type CorrelationResult, type EvictionReason } from './trace-index.js';
+
+const RESULTS: readonly CorrelationResult[] = ['matched', 'unmatched', 'no_context'];
+const EVICTIONS: readonly EvictionReason[] = ['expired', 'memory', 'shutdown'];
+const SWEEP_INTERVAL_MS = 1000;
+
+export interface CorrelationOptions {
+  config: Config;
+  log: Logger;
+  telemetry: Telemetry;
+  /** The index clock (tests). */
+  now?: () => number;
+}
+
+export class Correlation extends BaseComponent {
+  readonly index: TraceIndex;
+  readonly logProcessors: Processor<LogBatch>[];
+  readonly logObserver: Observer<LogBatch>;
+  readonly traceObserver: Observer<TraceBatch>;
+  private timer?: NodeJS.Timeout;
+  private removeCollector?: () => void;
+  private readonly gauges: { traces: Gauge; bytes: Gauge };
+  private readonly telemetry: Telemetry;
+
+  constructor(options: CorrelationOptions) {
+    super('correlation');
+    const { config, telemetry } = options;
+    const results = telemetry.counter({
+      name: 'tracetail_correlation_log_records_total',
+      help: 'Log records by correlation result: matched (their trace was seen in spans), unmatched (trace context but no span within correlation.window), no_context.',
+      labelNames: ['result'] as const,
+    });
+    const resultChildren = Object.fromEntries(RESULTS.map((r) => [r, results.labels({ result: r })])) as Record<CorrelationResult, ReturnType<typeof results.labels>>;
+    const evictions = telemetry.counter({
+      name: 'tracetail_correlation_traces_evicted_total',
+      help: 'Traces that left the correlation index: expired (idle past correlation.window), memory (over correlation.max_bytes, least recently active first), shutdown.',
+      labelNames: ['reason'] as const,
+    });
+    const evictionChildren = Object.fromEntries(EVICTIONS.map((r) => [r, evictions.labels({ reason: r })])) as Record<EvictionReason, ReturnType<typeof evictions.labels>>;
+    const enriched = telemetry.counter({
+      name: 'tracetail_correlation_resource_inherited_total',
+      help: 'Log records whose resource took attributes it lacked from a span resource.',
+    });
+    for (const c of [...Object.values(resultChildren), ...Object.values(evictionChildren)]) c.inc(0);
+    enriched.inc(0);
+
+    this.index = new TraceIndex({
+      windowMs: config.correlation.window,
+      maxBytes: config.correlation.max_bytes,
+      now: options.now,
+      onResults: (r) => {
+        for (const k of RESULTS) if (r[k] > 0) resultChildren[k].inc(r[k]);
+      },
+      onEvicted: (reason, n) => evictionChildren[reason].inc(n),
+    });
+
+    this.gauges = {
+      traces: telemetry.gauge({ name: 'tracetail_correlation_index_traces', help: 'Traces held in the correlation index.' }),
+      bytes: telemetry.gauge({ name: 'tracetail_correlation_index_bytes', help: 'Estimated memory held by the correlation index.' }),
+    };
+    this.telemetry = telemetry;
+
+    const index = this.index;
+    this.logProcessors = config.correlation.inherit_resource ? [new ResourceInheritance(index, (n) => enriched.inc(n))] : [];
+    this.logObserver = { name: 'correlation/logs', observe: (batch) => index.addLogs(batch) };
+    this.traceObserver = { name: 'correlation/traces', observe: (batch) => index.addSpans(batch) };
+  }
+
+  protected async doStart(): Promise<void> {
+    this.removeCollector = this.telemetry.addCollector(() => {
+      this.gauges.traces.set(this.index.size);
+      this.gauges.bytes.set(this.index.bytes);
+    });
+    this.timer = setInterval(() => this.index.sweep(), SWEEP_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  protected async doStop(): Promise<void> {
+    clearInterval(this.timer);
+    this.index.clear();
+    this.removeCollector?.();
+  }
+}

@@ -1,0 +1,361 @@
+/**
+ * The bounded in-memory index of recent traces: the spans the sidecar received and the log
+ * records that carry their trace context. Bounded twice: a trace leaves `windowMs` after its last
+ * span or log, and past `maxBytes` (estimated) the least recently active traces are evicted first.
+ *
+ * Correlation results are decided here (README "Correlation"):
+ * - `no_context`: a log record without a trace id, counted when it is recorded;
+ * - `matched`: a log record whose trace has spans in the index, counted when it is recorded, or
+ *   when the first span of its trace arrives later (spans end after the logs written inside them);
+ * - `unmatched`: a log record whose trace saw no span while it was in the index, counted when
+ *   the trace leaves it (window, memory cap or shutdown).
+ *
+ * A trace id whose high 64 bits are zero (a Datadog decimal id, or a 64-bit id) also matches the
+ * trace whose low 64 bits are the same, so that `dd.trace_id` logs join OTel spans.
+ */
+import type { LogBatch, TraceBatch } from '../../pipeline/batches.js';
+import { idToHex } from '../../otlp/values.js';
+import { StatusCode } from '../../otlp/types.js';
+import { nanosToMs, ResourceTable, summarizeLog, summarizeSpan, type LogSummary, type ResourceInfo, type SpanSummary } from './summaries.js';
+
+export type CorrelationResult = 'matched' | 'unmatched' | 'no_context';
+export type EvictionReason = 'expired' | 'memory' | 'shutdown';
+
+/** Spans and log records kept per trace; more are counted in `droppedSpans` / `droppedLogs`. */
+export const MAX_SPANS_PER_TRACE = 1000;
+export const MAX_LOGS_PER_TRACE = 1000;
+
+/** Severity buckets of the OTel log data model (SeverityNumber ranges of four). */
+export const SEVERITIES = ['unspecified', 'trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
+export type Severity = (typeof SEVERITIES)[number];
+
+export function severityOf(severityNumber: number): number {
+  if (!(severityNumber >= 1 && severityNumber <= 24)) return 0;
+  return 1 + Math.floor((severityNumber - 1) / 4);
+}
+const ERROR_BUCKET = 5;
+
+const ENTRY_BYTES = 480;
+
+export interface TraceEntry {
+  readonly id: string;
+  /** ms since epoch, by the index clock. */
+  lastActivity: number;
+  spans: SpanSummary[];
+  logs: LogSummary[];
+  droppedSpans: number;
+  droppedLogs: number;
+  /** Log records of this trace recorded before any of its spans: matched or unmatched later. */
+  pendingLogs: number;
+  errorSpans: number;
+  /** Log record counts by SEVERITIES index. */
+  logCounts: number[];
+  startMs: number | undefined;
+  endMs: number | undefined;
+  bytes: number;
+}
+
+export interface TraceIndexOptions {
+  windowMs: number;
+  maxBytes: number;
+  /** The clock (ms); tests move it instead of waiting. */
+  now?: () => number;
+  /** Called with results as they become known (per batch or per sweep, never per record). */
+  onResults?: (results: Record<CorrelationResult, number>) => void;
+  onEvicted?: (reason: EvictionReason, traces: number) => void;
+}
+
+export interface TraceQuery {
+  service?: string;
+  /** 'error': traces with an error span or an error log; 'ok': the others. */
+  status?: 'error' | 'ok';
+  minDurationMs?: number;
+  limit: number;
+}
+
+const ZERO_HIGH = '0000000000000000';
+
+export class TraceIndex {
+  private readonly traces = new Map<string, TraceEntry>();
+  /** Low 64 bits → full id, for traces with spans whose high 64 bits are not zero. */
+  private readonly byLow64 = new Map<string, string>();
+  /** Latest span resource per service.name (a handful of services per sidecar). */
+  private readonly serviceResources = new Map<string, ResourceInfo>();
+  readonly resources = new ResourceTable();
+  private bytesUsed = 0;
+  private readonly now: () => number;
+
+  constructor(private readonly options: TraceIndexOptions) {
+    this.now = options.now ?? Date.now;
+  }
+
+  get size(): number {
+    return this.traces.size;
+  }
+
+  /** Estimated bytes held by the traces (the interned resources, at most 256, aside). */
+  get bytes(): number {
+    return this.bytesUsed;
+  }
+
+  /** The entry of a trace id (32 hex), resolving a 64-bit id to the full id it matches. */
+  get(traceId: string): TraceEntry | undefined {
+    return this.traces.get(this.resolve(traceId));
+  }
+
+  /** The full id a zero-high trace id stands for, when the index knows one; else the id itself. */
+  resolve(traceId: string): string {
+    if (traceId.startsWith(ZERO_HIGH)) {
+      const exact = this.traces.get(traceId);
+      if (exact && exact.spans.length > 0) return traceId;
+      const full = this.byLow64.get(traceId.slice(16));
+      if (full !== undefined) return full;
+    }
+    return traceId;
+  }
+
+  // ---- input ---------------------------------------------------------------------------------
+
+  /** Records the spans of a durable batch; pending logs of their traces become matched. */
+  addSpans(batch: TraceBatch): void {
+    const now = this.now();
+    let matched = 0;
+    for (const rs of batch.resourceSpans) {
+      const resource = this.resources.intern(rs.resource);
+      if (resource.serviceName) this.rememberService(resource);
+      for (const ss of rs.scopeSpans ?? []) {
+        const scopeName = ss.scope?.name ?? '';
+        for (const span of ss.spans ?? []) {
+          const id = idToHex(span.traceId);
+          if (id.length !== 32) continue;
+          const entry = this.touch(id, now);
+          if (entry.spans.length === 0) {
+            matched += entry.pendingLogs;
+            entry.pendingLogs = 0;
+            if (!id.startsWith(ZERO_HIGH)) matched += this.adoptLow64(entry, now);
+          }
+          if (entry.spans.length >= MAX_SPANS_PER_TRACE) {
+            entry.droppedSpans++;
+            continue;
+          }
+          const s = summarizeSpan(span, resource, scopeName);
+          entry.spans.push(s);
+          if (s.statusCode === StatusCode.ERROR) entry.errorSpans++;
+          const start = nanosToMs(s.start);
+          const end = nanosToMs(s.end);
+          if (start !== undefined && (entry.startMs === undefined || start < entry.startMs)) entry.startMs = start;
+          if (end !== undefined && (entry.endMs === undefined || end > entry.endMs)) entry.endMs = end;
+          this.grow(entry, s.bytes);
+        }
+      }
+    }
+    if (matched > 0) this.options.onResults?.({ matched, unmatched: 0, no_context: 0 });
+    this.enforce(now);
+  }
+
+  /** Records the log records of a durable batch and counts their correlation results. */
+  addLogs(batch: LogBatch): void {
+    const now = this.now();
+    const results = { matched: 0, unmatched: 0, no_context: 0 };
+    for (const rl of batch.resourceLogs) {
+      let resource: ResourceInfo | undefined;
+      for (const sl of rl.scopeLogs ?? []) {
+        for (const record of sl.logRecords ?? []) {
+          const raw = idToHex(record.traceId);
+          if (raw.length !== 32 || raw === '00000000000000000000000000000000') {
+            results.no_context++;
+            continue;
+          }
+          resource ??= this.resources.intern(rl.resource);
+          const entry = this.touch(this.resolve(raw), now);
+          if (entry.spans.length > 0) results.matched++;
+          else entry.pendingLogs++;
+          const severity = severityOf(record.severityNumber ?? 0);
+          entry.logCounts[severity]++;
+          if (entry.logs.length >= MAX_LOGS_PER_TRACE) {
+            entry.droppedLogs++;
+            continue;
+          }
+          const s = summarizeLog(record, resource);
+          entry.logs.push(s);
+          this.grow(entry, s.bytes);
+        }
+      }
+    }
+    this.options.onResults?.(results);
+    this.enforce(now);
+  }
+
+  /** The span resource a log of `traceId` (and `spanId`) inherits from, if the index knows one. */
+  resourceForLog(traceId: string | undefined, spanId: string | undefined, logService: string): ResourceInfo | undefined {
+    if (traceId !== undefined) {
+      const entry = this.traces.get(this.resolve(traceId));
+      if (entry && entry.spans.length > 0) {
+        if (spanId) for (const s of entry.spans) if (s.spanId === spanId) return s.resource;
+        return rootSpan(entry)?.resource ?? entry.spans[0].resource;
+      }
+    }
+    return this.serviceResource(logService);
+  }
+
+  /** The latest span resource of a service; for an unnamed service, the only one seen, if only one. */
+  serviceResource(serviceName: string): ResourceInfo | undefined {
+    if (serviceName && !serviceName.startsWith('unknown_service')) return this.serviceResources.get(serviceName);
+    if (this.serviceResources.size === 1) return this.serviceResources.values().next().value;
+    return undefined;
+  }
+
+  // ---- bounds ------------------------------------------------------------------------------------
+
+  /** Drops traces idle for longer than the window; called on every batch and by a timer. */
+  sweep(now = this.now()): void {
+    this.enforce(now);
+  }
+
+  /** Empties the index (shutdown): pending logs become unmatched. */
+  clear(): void {
+    let evicted = 0;
+    let unmatched = 0;
+    for (const entry of this.traces.values()) {
+      unmatched += entry.pendingLogs;
+      evicted++;
+    }
+    this.traces.clear();
+    this.byLow64.clear();
+    this.bytesUsed = 0;
+    if (evicted > 0) this.options.onEvicted?.('shutdown', evicted);
+    if (unmatched > 0) this.options.onResults?.({ matched: 0, unmatched, no_context: 0 });
+  }
+
+  private enforce(now: number): void {
+    const cutoff = now - this.options.windowMs;
+    let expired = 0;
+    let overflow = 0;
+    let unmatched = 0;
+    for (const entry of this.traces.values()) {
+      if (entry.lastActivity <= cutoff) expired++;
+      else if (this.bytesUsed > this.options.maxBytes) overflow++;
+      else break;
+      unmatched += this.remove(entry);
+    }
+    if (expired > 0) this.options.onEvicted?.('expired', expired);
+    if (overflow > 0) this.options.onEvicted?.('memory', overflow);
+    if (unmatched > 0) this.options.onResults?.({ matched: 0, unmatched, no_context: 0 });
+  }
+
+  /** Removes an entry; returns its pending logs (now unmatched). */
+  private remove(entry: TraceEntry): number {
+    this.traces.delete(entry.id);
+    if (entry.spans.length > 0 && !entry.id.startsWith(ZERO_HIGH)) {
+      const low = entry.id.slice(16);
+      if (this.byLow64.get(low) === entry.id) this.byLow64.delete(low);
+    }
+    this.bytesUsed -= entry.bytes;
+    return entry.pendingLogs;
+  }
+
+  /** The entry of `id`, created if new, moved to the most recent end. */
+  private touch(id: string, now: number): TraceEntry {
+    let entry = this.traces.get(id);
+    if (entry) {
+      this.traces.delete(id);
+    } else {
+      entry = {
+        id,
+        lastActivity: now,
+        spans: [],
+        logs: [],
+        droppedSpans: 0,
+        droppedLogs: 0,
+        pendingLogs: 0,
+        errorSpans: 0,
+        logCounts: [0, 0, 0, 0, 0, 0, 0],
+        startMs: undefined,
+        endMs: undefined,
+        bytes: ENTRY_BYTES,
+      };
+      this.bytesUsed += ENTRY_BYTES;
+    }
+    entry.lastActivity = now;
+    this.traces.set(id, entry);
+    return entry;
+  }
+
+  private grow(entry: TraceEntry, bytes: number): void {
+    entry.bytes += bytes;
+    this.bytesUsed += bytes;
+  }
+
+  /**
+   * A trace with a full 128-bit id just got its first span: logs recorded under its low 64 bits
+   * alone (Datadog decimal ids) join it. Returns how many pending logs that matched.
+   */
+  private adoptLow64(entry: TraceEntry, now: number): number {
+    const low = entry.id.slice(16);
+    this.byLow64.set(low, entry.id);
+    const partial = this.traces.get(ZERO_HIGH + low);
+    if (!partial || partial.spans.length > 0) return 0;
+    this.remove(partial);
+    for (const log of partial.logs) {
+      if (entry.logs.length >= MAX_LOGS_PER_TRACE) entry.droppedLogs++;
+      else {
+        entry.logs.push(log);
+        this.grow(entry, log.bytes);
+      }
+    }
+    entry.droppedLogs += partial.droppedLogs;
+    for (let i = 0; i < entry.logCounts.length; i++) entry.logCounts[i] += partial.logCounts[i];
+    entry.lastActivity = now;
+    return partial.pendingLogs;
+  }
+
+  private rememberService(resource: ResourceInfo): void {
+    const name = resource.serviceName;
+    if (this.serviceResources.get(name) === resource) return;
+    this.serviceResources.delete(name);
+    if (this.serviceResources.size >= 64) this.serviceResources.delete(this.serviceResources.keys().next().value!);
+    this.serviceResources.set(name, resource);
+  }
+
+  // ---- queries -------------------------------------------------------------------------------------
+
+  /** Recent traces, most recently active first. */
+  query(q: TraceQuery): TraceEntry[] {
+    const out: TraceEntry[] = [];
+    const all = [...this.traces.values()];
+    for (let i = all.length - 1; i >= 0 && out.length < q.limit; i--) {
+      const e = all[i];
+      if (q.status !== undefined && isError(e) !== (q.status === 'error')) continue;
+      if (q.minDurationMs !== undefined && durationMs(e) < q.minDurationMs) continue;
+      if (q.service !== undefined && !services(e).includes(q.service)) continue;
+      out.push(e);
+    }
+    return out;
+  }
+}
+
+export function isError(e: TraceEntry): boolean {
+  return e.errorSpans > 0 || e.logCounts[ERROR_BUCKET] > 0 || e.logCounts[ERROR_BUCKET + 1] > 0;
+}
+
+export function durationMs(e: TraceEntry): number {
+  return e.startMs !== undefined && e.endMs !== undefined ? e.endMs - e.startMs : 0;
+}
+
+export function services(e: TraceEntry): string[] {
+  const set = new Set<string>();
+  for (const s of e.spans) if (s.resource.serviceName) set.add(s.resource.serviceName);
+  for (const l of e.logs) if (l.resource.serviceName) set.add(l.resource.serviceName);
+  return [...set];
+}
+
+/** The span without a parent in the trace (the earliest such, when several). */
+export function rootSpan(e: TraceEntry): SpanSummary | undefined {
+  const ids = new Set(e.spans.map((s) => s.spanId));
+  let root: SpanSummary | undefined;
+  for (const s of e.spans) {
+    if (s.parentSpanId && ids.has(s.parentSpanId)) continue;
+    if (!root || (nanosToMs(s.start) ?? Infinity) < (nanosToMs(root.start) ?? Infinity)) root = s;
+  }
+  return root;
+}

@@ -1,0 +1,204 @@
+/**
+ * Trace and span ids as loggers spell them: hex (any case), 64-bit trace ids (left-padded to 128
+ * bits as the B3 and Jaeger propagators do), unsigned 64-bit decimals (Datadog) and numbers. Each
+ * parser returns the id bytes or the reason it was refused, so that a refused id is counted and
+ * never exported.
+ */
+
+export const INVALID_ID_REASONS = [
+  'wrong_length',
+  'not_hex',
+  'all_zero',
+  'out_of_range',
+  'imprecise_number',
+  'bad_traceparent',
+  'bad_flags',
+] as const;
+export type InvalidIdReason = (typeof INVALID_ID_REASONS)[number];
+
+/** A parsed id, or why it was refused. */
+export type IdResult = Uint8Array | InvalidIdReason;
+
+/** Char code → nibble value; 256 for anything that is not a hex digit (one lookup per char, no branches). */
+const NIBBLE = new Uint16Array(65536).fill(256);
+for (let c = 0; c < 10; c++) NIBBLE[48 + c] = c;
+for (let c = 0; c < 6; c++) {
+  NIBBLE[97 + c] = 10 + c;
+  NIBBLE[65 + c] = 10 + c;
+}
+
+/**
+ * `bytes` bytes from the hex digits `text[start, end)`, written so that they end at the id's
+ * last byte (a 64-bit trace id is left-padded with zero bytes).
+ */
+function decodeHex(text: string, start: number, end: number, bytes: number): IdResult {
+  const out = new Uint8Array(bytes);
+  let bad = 0;
+  let nonZero = 0;
+  for (let i = start, o = bytes - (end - start) / 2; i < end; i += 2, o++) {
+    const hi = NIBBLE[text.charCodeAt(i)];
+    const lo = NIBBLE[text.charCodeAt(i + 1)];
+    bad |= hi | lo;
+    const b = (hi << 4) | lo;
+    out[o] = b;
+    nonZero |= b;
+  }
+  if (bad & 256) return 'not_hex';
+  return (nonZero & 255) === 0 ? 'all_zero' : out;
+}
+
+export function isHexCode(charCode: number): boolean {
+  return NIBBLE[charCode] !== 256;
+}
+
+/** True when `text[start, end)` is all hex digits. */
+function allHex(text: string, start: number, end: number): boolean {
+  let bad = 0;
+  for (let i = start; i < end; i++) bad |= NIBBLE[text.charCodeAt(i)];
+  return (bad & 256) === 0;
+}
+
+/** Exactly `bytes * 2` hex digits at `text[start, end)`. */
+export function hexId(text: string, bytes: number, start = 0, end = text.length): IdResult {
+  if (end - start !== bytes * 2) return allHex(text, start, end) ? 'wrong_length' : 'not_hex';
+  return decodeHex(text, start, end, bytes);
+}
+
+/** A trace id: 32 hex digits, or 16 (a 64-bit id, left-padded to 128 bits). */
+export function hexTraceId(text: string, start = 0, end = text.length): IdResult {
+  const n = end - start;
+  if (n !== 32 && n !== 16) return allHex(text, start, end) ? 'wrong_length' : 'not_hex';
+  return decodeHex(text, start, end, 16);
+}
+
+/** A span id: 16 hex digits. */
+export function hexSpanId(text: string, start = 0, end = text.length): IdResult {
+  return hexId(text, 8, start, end);
+}
+
+function isDigits(text: string): boolean {
+  if (text.length === 0) return false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}
+
+const TWO_16 = 65536;
+const TWO_32 = 4294967296;
+
+/**
+ * An unsigned 64-bit decimal (or a JS number) in the last 8 bytes of a `bytes`-long id. Exact
+ * without BigInt: the digits are split into a high part (at most 11 digits) and the last 9, and
+ * high * 10^9 + low is assembled from 16- and 32-bit pieces that doubles hold exactly.
+ */
+function decimalId(value: string | number, bytes: number): IdResult {
+  let hi32: number;
+  let lo32: number;
+  if (typeof value === 'number') {
+    // JSON.parse has already rounded anything past 2^53: such an id cannot be trusted.
+    if (!Number.isInteger(value) || value < 0) return 'out_of_range';
+    if (!Number.isSafeInteger(value)) return 'imprecise_number';
+    hi32 = Math.floor(value / TWO_32);
+    lo32 = value % TWO_32;
+  } else {
+    if (value.length > 20) return 'out_of_range';
+    const split = Math.max(0, value.length - 9);
+    const high = split === 0 ? 0 : Number(value.slice(0, split));
+    const low = Number(value.slice(split));
+    const a = Math.floor(high / TWO_16) * 1e9; // < 2^51
+    const b = (high % TWO_16) * 1e9 + low; // < 2^47
+    const c = (a % TWO_16) * TWO_16 + b; // < 2^48
+    hi32 = Math.floor(a / TWO_16) + Math.floor(c / TWO_32);
+    lo32 = c % TWO_32;
+    if (hi32 >= TWO_32) return 'out_of_range';
+  }
+  if (hi32 === 0 && lo32 === 0) return 'all_zero';
+  const out = new Uint8Array(bytes);
+  const o = bytes - 8;
+  out[o] = hi32 >>> 24;
+  out[o + 1] = hi32 >>> 16;
+  out[o + 2] = hi32 >>> 8;
+  out[o + 3] = hi32;
+  out[o + 4] = lo32 >>> 24;
+  out[o + 5] = lo32 >>> 16;
+  out[o + 6] = lo32 >>> 8;
+  out[o + 7] = lo32;
+  return out;
+}
+
+/**
+ * A Datadog trace id: an unsigned 64-bit decimal (older tracers log the low 64 bits of the
+ * 128-bit id; the high half is left zero) or 32 hex digits (128-bit logging in newer tracers).
+ */
+export function datadogTraceId(value: unknown): IdResult | undefined {
+  if (typeof value === 'number') return decimalId(value, 16);
+  if (typeof value !== 'string' || isAbsent(value)) return undefined;
+  if (isDigits(value) && value.length <= 20) return decimalId(value, 16);
+  return hexTraceId(value);
+}
+
+/** A Datadog span id: an unsigned 64-bit decimal, or 16 hex digits. */
+export function datadogSpanId(value: unknown): IdResult | undefined {
+  if (typeof value === 'number') return decimalId(value, 8);
+  if (typeof value !== 'string' || isAbsent(value)) return undefined;
+  if (isDigits(value)) return decimalId(value, 8);
+  return hexSpanId(value);
+}
+
+/**
+ * Values loggers write when there is no span: empty, "0" (Python's OTel formatter), "-" and
+ * friends. They mean "no context", not "a broken id", so they are neither used nor counted.
+ */
+export function isAbsent(text: string): boolean {
+  switch (text.length) {
+    case 0:
+      return true;
+    case 1:
+      return text === '0' || text === '-';
+    case 4:
+      return text === 'null' || text === 'None' || text === 'none';
+    case 9:
+      return text === 'undefined';
+    default:
+      return false;
+  }
+}
+
+/** A hex trace id from a field value; undefined when the field says "no context". */
+export function traceIdValue(value: unknown): IdResult | undefined {
+  if (typeof value === 'string') return isAbsent(value) ? undefined : hexTraceId(value);
+  if (typeof value === 'number') return value === 0 ? undefined : 'not_hex';
+  return undefined;
+}
+
+/** A hex span id from a field value; undefined when the field says "no context". */
+export function spanIdValue(value: unknown): IdResult | undefined {
+  if (typeof value === 'string') return isAbsent(value) ? undefined : hexSpanId(value);
+  if (typeof value === 'number') return value === 0 ? undefined : 'not_hex';
+  return undefined;
+}
+
+/**
+ * Trace flags: a number 0-255 or one or two hex digits ("01"); booleans and "true"/"false" (a
+ * sampled flag, as Python's OTel formatter and Sleuth write it) set or clear bit 0.
+ */
+export function flagsValue(value: unknown): number | InvalidIdReason | undefined {
+  switch (typeof value) {
+    case 'number':
+      return Number.isInteger(value) && value >= 0 && value <= 255 ? value : 'bad_flags';
+    case 'boolean':
+      return value ? 1 : 0;
+    case 'string': {
+      if (value.length === 0) return undefined;
+      if (value.length <= 2 && allHex(value, 0, value.length)) return parseInt(value, 16);
+      const lower = value.toLowerCase();
+      if (lower === 'true') return 1;
+      if (lower === 'false') return 0;
+      return 'bad_flags';
+    }
+    default:
+      return undefined;
+  }
+}

@@ -1,0 +1,248 @@
+import { SpanStatusCode } from '@opentelemetry/api';
+import { describe, expect, it } from 'vitest';
+import { findAttribute, anyValueToString, idToHex } from '../../../../src/otlp/values.js';
+import { ResourceInheritance } from '../../../../src/processors/correlation/resource-inheritance.js';
+import { MAX_LOGS_PER_TRACE, TraceIndex, type CorrelationResult, type EvictionReason } from '../../../../src/processors/correlation/trace-index.js';
+import { logBatch, SpanRecorder } from '../../../helpers/otel.js';
+
+function setup(options: { windowMs?: number; maxBytes?: number } = {}) {
+  let now = 1_000_000;
+  const results: Record<CorrelationResult, number> = { matched: 0, unmatched: 0, no_context: 0 };
+  const evicted: Record<EvictionReason, number> = { expired: 0, memory: 0, shutdown: 0 };
+  const index = new TraceIndex({
+    windowMs: options.windowMs ?? 60_000,
+    maxBytes: options.maxBytes ?? 64 * 1024 * 1024,
+    now: () => now,
+    onResults: (r) => {
+      for (const k of Object.keys(r) as CorrelationResult[]) results[k] += r[k];
+    },
+    onEvicted: (reason, n) => (evicted[reason] += n),
+  });
+  return { index, results, evicted, advance: (ms: number) => (now += ms) };
+}
+
+describe('trace index: correlation results', () => {
+  it('counts a log whose trace has spans as matched, and a log without context as no_context', () => {
+    const { index, results } = setup();
+    const app = new SpanRecorder();
+    const span = app.start('GET /orders');
+    span.end();
+    index.addSpans(app.takeBatch());
+    index.addLogs(logBatch([{ body: 'inside', span }, { body: 'no context' }]));
+    expect(results).toEqual({ matched: 1, unmatched: 0, no_context: 1 });
+    const entry = index.get(span.spanContext().traceId)!;
+    expect(entry.spans.map((s) => s.name)).toEqual(['GET /orders']);
+    expect(entry.logs.map((l) => l.body)).toEqual(['inside']);
+  });
+
+  it('matches a log whose span arrives after it, when the span arrives', () => {
+    const { index, results } = setup();
+    const app = new SpanRecorder();
+    const span = app.start('slow job');
+    index.addLogs(logBatch([{ body: 'started', span }, { body: 'still going', span }]));
+    expect(results).toEqual({ matched: 0, unmatched: 0, no_context: 0 });
+    span.end();
+    index.addSpans(app.takeBatch());
+    expect(results).toEqual({ matched: 2, unmatched: 0, no_context: 0 });
+    // A later log of the same trace is matched at once, and the earlier ones are not counted twice.
+    index.addLogs(logBatch([{ body: 'after', span }]));
+    expect(results).toEqual({ matched: 3, unmatched: 0, no_context: 0 });
+  });
+
+  it('counts a log whose trace saw no span within the window as unmatched when the window ends', () => {
+    const { index, results, evicted, advance } = setup({ windowMs: 30_000 });
+    const app = new SpanRecorder();
+    const unsampled = app.start('never exported');
+    index.addLogs(logBatch([{ body: 'orphan', span: unsampled }]));
+    advance(29_000);
+    index.sweep();
+    expect(results.unmatched).toBe(0);
+    advance(2_000);
+    index.sweep();
+    expect(results).toEqual({ matched: 0, unmatched: 1, no_context: 0 });
+    expect(evicted.expired).toBe(1);
+    expect(index.get(unsampled.spanContext().traceId)).toBeUndefined();
+  });
+
+  it('counts pending logs as unmatched when the index is cleared at shutdown', () => {
+    const { index, results, evicted } = setup();
+    index.addLogs(logBatch([{ body: 'x', traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7' }]));
+    index.clear();
+    expect(results.unmatched).toBe(1);
+    expect(evicted.shutdown).toBe(1);
+    expect(index.size).toBe(0);
+  });
+
+  it('joins a Datadog decimal (zero-high) trace id with the full OTel trace id of its spans', () => {
+    const { index, results } = setup();
+    const app = new SpanRecorder();
+    const span = app.start('GET /charge');
+    const full = span.spanContext().traceId;
+    const low64Only = '0000000000000000' + full.slice(16);
+    index.addLogs(logBatch([{ body: 'logged with dd.trace_id', traceId: low64Only }]));
+    span.end();
+    index.addSpans(app.takeBatch());
+    expect(results.matched).toBe(1);
+    expect(index.get(full)!.logs.map((l) => l.body)).toEqual(['logged with dd.trace_id']);
+    expect(index.get(low64Only)).toBe(index.get(full));
+    // Later logs with the low 64 bits alone match at once.
+    index.addLogs(logBatch([{ body: 'again', traceId: low64Only }]));
+    expect(results.matched).toBe(2);
+    expect(index.get(full)!.logs).toHaveLength(2);
+  });
+
+  it('counts error logs per trace and caps the logs kept per trace', () => {
+    const { index } = setup();
+    const app = new SpanRecorder();
+    const span = app.start('bulk');
+    span.end();
+    index.addSpans(app.takeBatch());
+    const logs = Array.from({ length: MAX_LOGS_PER_TRACE + 5 }, (_, i) => ({ body: `line ${i}`, span, severityNumber: i % 10 === 0 ? 17 : 9 }));
+    index.addLogs(logBatch(logs));
+    const entry = index.get(span.spanContext().traceId)!;
+    expect(entry.logs).toHaveLength(MAX_LOGS_PER_TRACE);
+    expect(entry.droppedLogs).toBe(5);
+    expect(entry.logCounts[5]).toBe(Math.ceil((MAX_LOGS_PER_TRACE + 5) / 10)); // error bucket
+  });
+});
+
+describe('trace index: bounds', () => {
+  it('evicts the least recently active traces first past max_bytes, and counts the evictions', () => {
+    const { index, evicted, results } = setup({ maxBytes: 64 * 1024 });
+    const app = new SpanRecorder();
+    const ids: string[] = [];
+    for (let i = 0; i < 200; i++) {
+      const span = app.start(`request ${i}`);
+      span.setAttribute('http.route', `/orders/${i}`);
+      span.end();
+      ids.push(span.spanContext().traceId);
+      index.addSpans(app.takeBatch());
+      index.addLogs(logBatch([{ body: `log of request ${i}`, span }]));
+      expect(index.bytes).toBeLessThanOrEqual(64 * 1024);
+    }
+    expect(evicted.memory).toBeGreaterThan(100);
+    expect(evicted.memory + index.size).toBe(200);
+    expect(index.get(ids[0])).toBeUndefined();
+    expect(index.get(ids[199])).toBeDefined();
+    expect(results.matched).toBe(200);
+  });
+
+  it('keeps a trace that is still active and lets idle ones expire', () => {
+    const { index, advance } = setup({ windowMs: 10_000 });
+    const app = new SpanRecorder();
+    const busy = app.start('busy');
+    const idle = app.start('idle');
+    busy.end();
+    idle.end();
+    index.addSpans(app.takeBatch());
+    advance(6_000);
+    index.addLogs(logBatch([{ body: 'keeps it alive', span: busy }]));
+    advance(6_000);
+    index.sweep();
+    expect(index.get(busy.spanContext().traceId)).toBeDefined();
+    expect(index.get(idle.spanContext().traceId)).toBeUndefined();
+  });
+});
+
+describe('trace index: queries', () => {
+  it('lists recent traces with filters on service, status and duration', () => {
+    const { index } = setup();
+    const checkout = new SpanRecorder({ 'service.name': 'checkout' });
+    const billing = new SpanRecorder({ 'service.name': 'billing' });
+    const t0 = Date.now();
+    const fast = checkout.start('fast', undefined, { startTime: t0 });
+    fast.end(t0 + 5);
+    const slow = checkout.start('slow', undefined, { startTime: t0 });
+    slow.setStatus({ code: SpanStatusCode.ERROR, message: 'boom' });
+    slow.end(t0 + 900);
+    const other = billing.start('charge', undefined, { startTime: t0 });
+    other.end(t0 + 50);
+    index.addSpans(checkout.takeBatch());
+    index.addSpans(billing.takeBatch());
+    index.addLogs(logBatch([{ body: 'warned', span: other, severityNumber: 17, severityText: 'ERROR' }], { 'service.name': 'billing' }));
+
+    const names = (q: Parameters<TraceIndex['query']>[0]) => index.query(q).map((e) => e.spans[0].name);
+    expect(names({ limit: 10 })).toEqual(['charge', 'slow', 'fast']);
+    expect(names({ limit: 1 })).toEqual(['charge']);
+    expect(names({ limit: 10, service: 'checkout' })).toEqual(['slow', 'fast']);
+    expect(names({ limit: 10, status: 'error' })).toEqual(['charge', 'slow']);
+    expect(names({ limit: 10, status: 'ok' })).toEqual(['fast']);
+    expect(names({ limit: 10, minDurationMs: 40 })).toEqual(['charge', 'slow']);
+  });
+});
+
+describe('resource inheritance', () => {
+  const spanResource = { 'service.name': 'checkout', 'service.version': '2.3.1', 'deployment.environment.name': 'prod', 'k8s.pod.name': 'from-span' };
+
+  function attrs(batch: ReturnType<typeof logBatch>, i = 0): Record<string, string> {
+    return Object.fromEntries((batch.resourceLogs[i].resource?.attributes ?? []).map((kv) => [kv.key, anyValueToString(kv.value)]));
+  }
+
+  it("adds the attributes a file log's resource lacks from its trace's span resource, keeping its own", () => {
+    const { index } = setup();
+    const app = new SpanRecorder(spanResource);
+    const span = app.start('GET /');
+    span.end();
+    index.addSpans(app.takeBatch());
+    const p = new ResourceInheritance(index);
+    const out = p.process(logBatch([{ body: 'x', span }], { 'service.name': 'checkout', 'k8s.pod.name': 'from-env' }));
+    expect(attrs(out)).toEqual({ 'service.name': 'checkout', 'k8s.pod.name': 'from-env', 'service.version': '2.3.1', 'deployment.environment.name': 'prod' });
+    // Idempotent: a retried batch gains nothing more.
+    expect(attrs(p.process(out))).toEqual(attrs(out));
+  });
+
+  it('replaces an unknown_service name with the span service, and uses the service resource before the trace arrives', () => {
+    const { index } = setup();
+    const app = new SpanRecorder(spanResource);
+    const earlier = app.start('earlier');
+    earlier.end();
+    index.addSpans(app.takeBatch());
+    const p = new ResourceInheritance(index);
+    const pending = app.start('not ended yet');
+    const out = p.process(logBatch([{ body: 'y', span: pending }], { 'service.name': 'unknown_service' }));
+    expect(attrs(out)['service.name']).toBe('checkout');
+    expect(attrs(out)['service.version']).toBe('2.3.1');
+  });
+
+  it('splits records that inherit from different span resources', () => {
+    const { index } = setup();
+    const a = new SpanRecorder({ 'service.name': 'worker', 'service.version': '1' });
+    const b = new SpanRecorder({ 'service.name': 'worker', 'service.version': '2' });
+    const sa = a.start('a');
+    const sb = b.start('b');
+    sa.end();
+    sb.end();
+    index.addSpans(a.takeBatch());
+    index.addSpans(b.takeBatch());
+    const out = new ResourceInheritance(index).process(logBatch([{ body: '1', span: sa }, { body: '2', span: sb }, { body: '3', span: sa }], { 'service.name': 'worker' }));
+    expect(out.resourceLogs).toHaveLength(2);
+    const byVersion = Object.fromEntries(
+      out.resourceLogs.map((rl) => [
+        anyValueToString(findAttribute(rl.resource?.attributes, 'service.version')),
+        rl.scopeLogs.flatMap((sl) => sl.logRecords.map((r) => anyValueToString(r.body))),
+      ]),
+    );
+    expect(byVersion).toEqual({ '1': ['1', '3'], '2': ['2'] });
+  });
+
+  it('leaves logs received over OTLP as they are', () => {
+    const { index } = setup();
+    const app = new SpanRecorder(spanResource);
+    const span = app.start('GET /');
+    span.end();
+    index.addSpans(app.takeBatch());
+    const batch = logBatch([{ body: 'x', span }], { 'service.name': 'unknown_service' }, 'http');
+    expect(new ResourceInheritance(index).process(batch)).toBe(batch);
+  });
+
+  it('gives a zero-high Datadog trace id its full 128-bit id once the spans are known', () => {
+    const { index } = setup();
+    const app = new SpanRecorder(spanResource);
+    const span = app.start('GET /');
+    span.end();
+    index.addSpans(app.takeBatch());
+    const full = span.spanContext().traceId;
+    const out = new ResourceInheritance(index).process(logBatch([{ body: 'dd', traceId: '0000000000000000' + full.slice(16) }]));
+    expect(idToHex(out.resourceLogs[0].scopeLogs[0].logRecords[0].traceId)).toBe(full);
+  });
+});
