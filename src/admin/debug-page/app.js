@@ -144,13 +144,13 @@ function treeOrder(spans) {
   return out;
 }
 
-function logRow(log) {
+function logRow(log, depth) {
   return el(
     'div',
     { class: 'row log-row', 'data-log-span-id': log.spanId ?? '' },
     el(
       'div',
-      { class: `log ${log.severity}` },
+      { class: `log ${log.severity}`, style: { paddingLeft: `${1.6 + depth * 1.1}em` } },
       el('span', { class: 'when', text: `+${formatMs(log.offsetMs)}` }),
       el('span', { class: 'sev', text: log.severityText || log.severity }),
       el('span', { class: 'body', text: log.body }),
@@ -218,12 +218,12 @@ function renderTrace(t) {
   const rows = [];
   if (loose.length > 0) {
     rows.push(el('div', { class: 'section-title', text: t.spans.length ? 'logs of this trace outside its known spans' : 'logs (no span of this trace received yet)' }));
-    for (const log of loose) rows.push(logRow(log));
+    for (const log of loose) rows.push(logRow(log, -1));
   }
   const total = t.durationMs;
   for (const { span, depth } of treeOrder(t.spans)) {
     rows.push(spanRow(span, depth, total));
-    for (const log of bySpan.get(span.spanId) ?? []) rows.push(logRow(log));
+    for (const log of bySpan.get(span.spanId) ?? []) rows.push(logRow(log, depth));
   }
   $('#waterfall').replaceChildren(...rows);
 }
