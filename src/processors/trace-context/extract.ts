@@ -4,9 +4,10 @@
  * text of the line. The result is ready to set on an OTLP LogRecord: a 16-byte trace id, an
  * optional 8-byte span id and the W3C trace flags.
  *
- * The hot path is one pass over the record's keys with cached key lookups; the line is scanned
- * with a few prepared regexes only when the fields did not answer. Refused ids (wrong length, not
- * hex, all zero, out of range) are reported to a sink by reason and never returned.
+ * The hot path is one pass over the record's keys with cached key lookups. The line (its first
+ * line) is scanned only when the fields did not answer: one prepared regex finds the key words,
+ * and the hex forms are checked in place around runs of 16+ hex digits. Refused ids (wrong
+ * length, not hex, all zero, out of range) are reported to a sink by reason and never returned.
  */
 import { Role, ROLE_COUNT } from './roles.js';
 import { detectTextContext, parseTraceparent, parseXRay, scanHexForms } from './text-forms.js';

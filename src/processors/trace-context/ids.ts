@@ -71,6 +71,22 @@ export function hexTraceId(text: string, start = 0, end = text.length): IdResult
   return decodeHex(text, start, end, 16);
 }
 
+/**
+ * An AWS X-Ray trace id as an OTel trace id: the 8 hex digits of its epoch part at
+ * `text[epochStart]`, then the 24 of its random part at `text[randomStart]` (both checked as hex).
+ */
+export function xrayTraceId(text: string, epochStart: number, randomStart: number): IdResult {
+  const out = new Uint8Array(16);
+  let nonZero = 0;
+  for (let i = 0; i < 32; i += 2) {
+    const at = i < 8 ? epochStart + i : randomStart + i - 8;
+    const b = (NIBBLE[text.charCodeAt(at)] << 4) | NIBBLE[text.charCodeAt(at + 1)];
+    out[i >> 1] = b;
+    nonZero |= b;
+  }
+  return (nonZero & 255) === 0 ? 'all_zero' : out;
+}
+
 /** A span id: 16 hex digits. */
 export function hexSpanId(text: string, start = 0, end = text.length): IdResult {
   return hexId(text, 8, start, end);
