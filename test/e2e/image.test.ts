@@ -45,7 +45,8 @@ describe('Dockerfile', () => {
       expect(await check.exited).toBe(0);
 
       const dir = tempDir();
-      const config = writeConfig(dir, testConfig(dir));
+      // The debug server on: its page files must have been built into the image.
+      const config = writeConfig(dir, testConfig(dir, { debug: { endpoint: '127.0.0.1:0' } }));
       const run = new CliProcess(
         spawn(process.execPath, [...cmd.slice(1), '--config', config], { cwd: image.workdir, env, stdio: ['ignore', 'pipe', 'pipe'] }),
       );
@@ -53,6 +54,8 @@ describe('Dockerfile', () => {
         const endpoint = await run.waitForEndpoint('metrics.endpoint', 30_000);
         const body = await (await fetch(`http://${endpoint}/metrics`)).text();
         expect(body).toContain('tracetail_build_info{');
+        const debug = await run.waitForEndpoint('debug.endpoint');
+        expect(await (await fetch(`http://${debug}/app.js`)).text()).toContain('waterfall');
       } finally {
         expect(await run.stop()).toBe(0);
       }
