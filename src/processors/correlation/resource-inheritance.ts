@@ -30,7 +30,7 @@ export class ResourceInheritance implements Processor<LogBatch> {
   ) {}
 
   process(batch: LogBatch): LogBatch {
-    if (batch.transport !== FILE_TRANSPORT || this.index.size === 0) return batch;
+    if (batch.transport !== FILE_TRANSPORT || !this.index.hasSpanResources) return batch;
     let enriched = 0;
     const out: ResourceLogs[] = [];
     for (const rl of batch.resourceLogs) {

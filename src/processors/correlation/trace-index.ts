@@ -93,6 +93,11 @@ export class TraceIndex {
     return this.traces.size;
   }
 
+  /** True when a log may inherit something: traces are held, or a service's span resource is known. */
+  get hasSpanResources(): boolean {
+    return this.traces.size > 0 || this.serviceResources.size > 0;
+  }
+
   /** Estimated bytes held by the traces (the interned resources, at most 256, aside). */
   get bytes(): number {
     return this.bytesUsed;

@@ -174,16 +174,22 @@ describe('trace index: queries', () => {
 describe('resource inheritance', () => {
   const spanResource = { 'service.name': 'checkout', 'service.version': '2.3.1', 'deployment.environment.name': 'prod', 'k8s.pod.name': 'from-span' };
 
-  function attrs(batch: ReturnType<typeof logBatch>, i = 0): Record<string, string> {
-    return Object.fromEntries((batch.resourceLogs[i].resource?.attributes ?? []).map((kv) => [kv.key, anyValueToString(kv.value)]));
-  }
-
-  it("adds the attributes a file log's resource lacks from its trace's span resource, keeping its own", () => {
+  /** An index that has seen one ended span (of `spanResource`); the app to start more. */
+  function indexWithSpan() {
     const { index } = setup();
     const app = new SpanRecorder(spanResource);
     const span = app.start('GET /');
     span.end();
     index.addSpans(app.takeBatch());
+    return { index, app, span };
+  }
+
+  function attrs(batch: ReturnType<typeof logBatch>, i = 0): Record<string, string> {
+    return Object.fromEntries((batch.resourceLogs[i].resource?.attributes ?? []).map((kv) => [kv.key, anyValueToString(kv.value)]));
+  }
+
+  it("adds the attributes a file log's resource lacks from its trace's span resource, keeping its own", () => {
+    const { index, span } = indexWithSpan();
     const p = new ResourceInheritance(index);
     const out = p.process(logBatch([{ body: 'x', span }], { 'service.name': 'checkout', 'k8s.pod.name': 'from-env' }));
     expect(attrs(out)).toEqual({ 'service.name': 'checkout', 'k8s.pod.name': 'from-env', 'service.version': '2.3.1', 'deployment.environment.name': 'prod' });
@@ -192,11 +198,7 @@ describe('resource inheritance', () => {
   });
 
   it('replaces an unknown_service name with the span service, and uses the service resource before the trace arrives', () => {
-    const { index } = setup();
-    const app = new SpanRecorder(spanResource);
-    const earlier = app.start('earlier');
-    earlier.end();
-    index.addSpans(app.takeBatch());
+    const { index, app } = indexWithSpan();
     const p = new ResourceInheritance(index);
     const pending = app.start('not ended yet');
     const out = p.process(logBatch([{ body: 'y', span: pending }], { 'service.name': 'unknown_service' }));
@@ -226,21 +228,13 @@ describe('resource inheritance', () => {
   });
 
   it('leaves logs received over OTLP as they are', () => {
-    const { index } = setup();
-    const app = new SpanRecorder(spanResource);
-    const span = app.start('GET /');
-    span.end();
-    index.addSpans(app.takeBatch());
+    const { index, span } = indexWithSpan();
     const batch = logBatch([{ body: 'x', span }], { 'service.name': 'unknown_service' }, 'http');
     expect(new ResourceInheritance(index).process(batch)).toBe(batch);
   });
 
   it('gives a zero-high Datadog trace id its full 128-bit id once the spans are known', () => {
-    const { index } = setup();
-    const app = new SpanRecorder(spanResource);
-    const span = app.start('GET /');
-    span.end();
-    index.addSpans(app.takeBatch());
+    const { index, span } = indexWithSpan();
     const full = span.spanContext().traceId;
     const out = new ResourceInheritance(index).process(logBatch([{ body: 'dd', traceId: '0000000000000000' + full.slice(16) }]));
     expect(idToHex(out.resourceLogs[0].scopeLogs[0].logRecords[0].traceId)).toBe(full);
