@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { applyTraceContext, TraceContextExtractor, type Fields, type TraceContextOptions } from '../../../../src/processors/trace-context/extract.js';
 import type { InvalidIdReason } from '../../../../src/processors/trace-context/ids.js';
 import { idToHex } from '../../../../src/otlp/values.js';
+import { Telemetry } from '../../../../src/metrics/telemetry.js';
+import { createTraceContextExtractor } from '../../../../src/processors/trace-context/invalid-ids.js';
 import type { LogRecord } from '../../../../src/otlp/types.js';
 import { fieldsOf, LINE_SHAPES, S, T } from '../../../fixtures/trace-context/line-shapes.mjs';
 
@@ -90,5 +92,24 @@ describe('applyTraceContext', () => {
     expect(idToHex(record.traceId)).toBe(T);
     expect(idToHex(record.spanId)).toBe(S);
     expect(record.flags).toBe(0x101);
+  });
+});
+
+describe('refused ids in metrics', () => {
+  it('counts them by reason when Prometheus scrapes, every reason present from the start', async () => {
+    const telemetry = new Telemetry({ processMetrics: false });
+    const x = createTraceContextExtractor(undefined, telemetry);
+    const again = createTraceContextExtractor(undefined, telemetry); // a reloaded pipeline shares the counter
+    const values = async () => {
+      await telemetry.collect();
+      const m = await telemetry.registry.getSingleMetric('tracetail_trace_context_invalid_ids_total')!.get();
+      return Object.fromEntries(m.values.map((v) => [v.labels.reason, v.value]));
+    };
+    expect(Object.values(await values())).toEqual([0, 0, 0, 0, 0, 0, 0]);
+    x.extract({ trace_id: 'abc12' }, '');
+    x.extract({ trace_id: 'abc12' }, '');
+    again.extract(undefined, `"ff-${T}-${S}-01"`);
+    expect(await values()).toMatchObject({ wrong_length: 2, bad_traceparent: 1, not_hex: 0 });
+    expect(await values()).toMatchObject({ wrong_length: 2, bad_traceparent: 1 });
   });
 });
