@@ -115,6 +115,21 @@ const CONTAINERS = new Set([
 ]);
 const MAX_DEPTH = 3;
 
+const bits = (...roles: number[]) => roles.reduce((m, r) => m | (1 << r), 0);
+/**
+ * The roles each family reads. Their top-level fields are "taken" (not repeated as attributes);
+ * `transaction.id` stays, it names the APM transaction too.
+ */
+const FAMILY = {
+  traceparent: bits(Role.Traceparent),
+  otel: bits(Role.Trace, Role.Span, Role.Flags, Role.Sampled),
+  datadog: bits(Role.DdTrace, Role.DdSpan),
+  b3: bits(Role.B3Trace, Role.B3Span, Role.B3Sampled),
+  b3Single: bits(Role.B3Single),
+  xray: bits(Role.XRay),
+  gcp: bits(Role.GcpTrace, Role.GcpSpan, Role.GcpSampled),
+};
+
 const KIND_NONE = -1;
 const KIND_PREFIX = -2;
 const KIND_CONTAINER = -3;
@@ -179,6 +194,10 @@ export class TraceContextExtractor {
   /** Values found per role for the current record, and which roles are set. */
   private readonly slots: Slots = new Array<unknown>(ROLE_COUNT).fill(undefined);
   private mask = 0;
+  /** The top-level key each slot came from (undefined when nested or from the text). */
+  private readonly slotKeys: (string | undefined)[] = new Array<string | undefined>(ROLE_COUNT).fill(undefined);
+  /** The roles of the family that answered. */
+  private used = 0;
   private readonly setter = (role: number, value: unknown) => this.set(role, value);
   private readonly traceFields: readonly (readonly string[])[];
   private readonly spanFields: readonly (readonly string[])[];
@@ -200,18 +219,20 @@ export class TraceContextExtractor {
 
   /**
    * The trace context of one record, or undefined. `fields` is the parsed record (undefined for a
-   * plain text line); `line` is its raw text (the whole group for a multiline record).
+   * plain text line); `line` is its raw text (the whole group for a multiline record). When
+   * `taken` is given, the top-level keys of `fields` whose values gave the context are pushed to
+   * it (nested objects such as `dd` or `mdc`, which hold more than the ids, are never taken).
    */
-  extract(fields: Fields | undefined, line: string): TraceContext | undefined {
+  extract(fields: Fields | undefined, line: string, taken?: string[]): TraceContext | undefined {
     if (fields !== undefined) {
       if (this.traceFields.length > 0) {
-        const user = this.fromUserFields(fields);
+        const user = this.fromUserFields(fields, taken);
         if (user) return user;
       }
       this.walk(fields, '', 0);
       if (this.mask !== 0) {
         // The fields named a context (valid or not): the line would only repeat them.
-        return this.fromSlots();
+        return this.fromSlots(taken);
       }
     }
     for (const p of this.patterns) {
@@ -230,13 +251,15 @@ export class TraceContextExtractor {
     return false;
   }
 
-  /** Records a value for a role (the first one wins). */
-  private set(role: number, value: unknown): void {
+  /** Records a value for a role (the first one wins); true when it did. */
+  private set(role: number, value: unknown): boolean {
     const bit = 1 << role;
     if ((this.mask & bit) === 0 && value !== undefined && value !== null) {
       this.slots[role] = value;
       this.mask |= bit;
+      return true;
     }
+    return false;
   }
 
   /** Fills the slots from the keys of `obj`. */
@@ -252,8 +275,9 @@ export class TraceContextExtractor {
       }
       if (kind === KIND_NONE) continue;
       const value = obj[key];
-      if (kind >= 0) this.set(kind, value);
-      else if (depth < MAX_DEPTH && isObject(value)) {
+      if (kind >= 0) {
+        if (this.set(kind, value) && depth === 0) this.slotKeys[kind] = key;
+      } else if (depth < MAX_DEPTH && isObject(value)) {
         this.walk(value, kind === KIND_PREFIX ? (depth === 0 ? this.keys.normalize(key) : name) : '', depth + 1);
       }
     }
@@ -263,9 +287,19 @@ export class TraceContextExtractor {
    * The first family, in precedence order, whose trace id is valid; refused ids are counted.
    * Empties the slots.
    */
-  private fromSlots(): TraceContext | undefined {
+  private fromSlots(taken?: string[]): TraceContext | undefined {
+    this.used = 0;
     const ctx = this.families(this.slots, this.mask);
-    for (let m = this.mask, i = 0; m !== 0; m >>>= 1, i++) if (m & 1) this.slots[i] = undefined;
+    const used = ctx ? this.used : 0;
+    for (let m = this.mask, i = 0; m !== 0; m >>>= 1, i++) {
+      if ((m & 1) === 0) continue;
+      const key = this.slotKeys[i];
+      if (key !== undefined) {
+        if (taken && used & (1 << i)) taken.push(key);
+        this.slotKeys[i] = undefined;
+      }
+      this.slots[i] = undefined;
+    }
     this.mask = 0;
     return ctx;
   }
@@ -273,11 +307,13 @@ export class TraceContextExtractor {
   private families(s: Slots, mask: number): TraceContext | undefined {
     if (mask & (1 << Role.Traceparent) && typeof s[Role.Traceparent] === 'string') {
       const r = parseTraceparent(s[Role.Traceparent] as string, this.sink);
+      this.used = FAMILY.traceparent;
       if (r) return r;
     }
     if (mask & (1 << Role.Trace)) {
       const trace = traceIdValue(s[Role.Trace]);
       if (trace !== undefined && !this.invalid(trace)) {
+        this.used = FAMILY.otel;
         return {
           traceId: trace,
           spanId: mask & (1 << Role.Span) ? this.span(spanIdValue(s[Role.Span])) : mask & (1 << Role.Transaction) ? this.span(spanIdValue(s[Role.Transaction])) : undefined,
@@ -288,21 +324,25 @@ export class TraceContextExtractor {
     if (mask & (1 << Role.DdTrace)) {
       const trace = datadogTraceId(s[Role.DdTrace]);
       if (trace !== undefined && !this.invalid(trace)) {
+        this.used = FAMILY.datadog;
         return { traceId: trace, spanId: mask & (1 << Role.DdSpan) ? this.span(datadogSpanId(s[Role.DdSpan])) : undefined, flags: undefined };
       }
     }
     if (mask & (1 << Role.B3Trace)) {
       const trace = traceIdValue(s[Role.B3Trace]);
       if (trace !== undefined && !this.invalid(trace)) {
+        this.used = FAMILY.b3;
         return { traceId: trace, spanId: this.span(spanIdValue(s[Role.B3Span])), flags: this.flags(s[Role.B3Sampled]) };
       }
     }
     if (mask & (1 << Role.B3Single) && typeof s[Role.B3Single] === 'string') {
       const r = parseB3Single(s[Role.B3Single] as string, this.sink);
+      this.used = FAMILY.b3Single;
       if (r) return r;
     }
     if (mask & (1 << Role.XRay) && typeof s[Role.XRay] === 'string') {
       const r = parseXRay(s[Role.XRay] as string, this.sink);
+      this.used = FAMILY.xray;
       if (r) return r;
     }
     if (mask & (1 << Role.GcpTrace) && typeof s[Role.GcpTrace] === 'string') {
@@ -310,6 +350,7 @@ export class TraceContextExtractor {
       // "projects/<project>/traces/<32 hex>"
       const trace = traceIdValue(text.slice(text.lastIndexOf('/') + 1));
       if (trace !== undefined && !this.invalid(trace)) {
+        this.used = FAMILY.gcp;
         return { traceId: trace, spanId: this.span(spanIdValue(s[Role.GcpSpan])), flags: this.flags(s[Role.GcpSampled]) };
       }
     }
@@ -330,13 +371,18 @@ export class TraceContextExtractor {
     return f;
   }
 
-  private fromUserFields(fields: Fields): TraceContext | undefined {
+  private fromUserFields(fields: Fields, taken: string[] | undefined): TraceContext | undefined {
     const traceValue = lookup(fields, this.traceFields);
     if (traceValue === undefined) return undefined;
     const trace = anyTraceId(traceValue, this.sink);
     if (trace === undefined) return undefined;
     const spanValue = lookup(fields, this.spanFields);
     const flagsValue_ = lookup(fields, this.flagsFields);
+    if (taken) {
+      for (const paths of [this.traceFields, this.spanFields, this.flagsFields]) {
+        for (const p of paths) if (fields[p[0]] !== undefined) taken.push(p[0]);
+      }
+    }
     return {
       traceId: trace.traceId,
       spanId: spanValue !== undefined ? this.span(anySpanId(spanValue)) : trace.spanId,

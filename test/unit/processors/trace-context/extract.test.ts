@@ -4,6 +4,7 @@ import type { InvalidIdReason } from '../../../../src/processors/trace-context/i
 import { idToHex } from '../../../../src/otlp/values.js';
 import { Telemetry } from '../../../../src/metrics/telemetry.js';
 import { createTraceContextExtractor } from '../../../../src/processors/trace-context/invalid-ids.js';
+import { TraceContextEnricher, type TraceContextTarget } from '../../../../src/processors/trace-context/enricher.js';
 import type { LogRecord } from '../../../../src/otlp/types.js';
 import { fieldsOf, LINE_SHAPES, S, T } from '../../../fixtures/trace-context/line-shapes.mjs';
 
@@ -111,5 +112,39 @@ describe('refused ids in metrics', () => {
     again.extract(undefined, `"ff-${T}-${S}-01"`);
     expect(await values()).toMatchObject({ wrong_length: 2, bad_traceparent: 1, not_hex: 0 });
     expect(await values()).toMatchObject({ wrong_length: 2, bad_traceparent: 1 });
+  });
+});
+
+describe('the per-record enricher', () => {
+  const enricher = new TraceContextEnricher(new TraceContextExtractor());
+  const parsed = (text: string, fields: Record<string, unknown> | null) => ({ text, fields, taken: ['msg'] as string[] }) as TraceContextTarget;
+
+  it('sets the context and takes the top-level fields that gave it', () => {
+    const line = parsed('', { msg: 'hi', trace_id: T, span_id: S, trace_flags: '01', orderId: 7 });
+    enricher.enrich(line);
+    expect([idToHex(line.traceId), idToHex(line.spanId), line.traceFlags]).toEqual([T, S, 1]);
+    expect(line.taken).toEqual(['msg', 'trace_id', 'span_id', 'trace_flags']);
+  });
+
+  it('never takes nested objects, nor transaction.id, nor a field whose id was refused', () => {
+    const dd = parsed('', { dd: { trace_id: '1234567890123456789', span_id: '1', service: 'billing' } });
+    enricher.enrich(dd);
+    expect(dd.traceId).toBeDefined();
+    expect(dd.taken).toEqual(['msg']);
+    const ecs = parsed('', { 'trace.id': T, 'transaction.id': S });
+    enricher.enrich(ecs);
+    expect(idToHex(ecs.spanId)).toBe(S);
+    expect(ecs.taken).toEqual(['msg', 'trace.id']);
+    const broken = parsed('', { trace_id: 'nothex' });
+    enricher.enrich(broken);
+    expect(broken.traceId).toBeUndefined();
+    expect(broken.taken).toEqual(['msg']);
+  });
+
+  it('reads plain text lines and takes nothing', () => {
+    const line = parsed(`GET / 200 "00-${T}-${S}-01"`, null);
+    enricher.enrich(line);
+    expect(idToHex(line.traceId)).toBe(T);
+    expect(line.taken).toEqual(['msg']);
   });
 });
