@@ -139,43 +139,47 @@ function normalizeKey(key: string): string {
   return key.toLowerCase().replace(NORMALIZE_RE, '');
 }
 
+interface NestedKey {
+  kind: number;
+  /** The normalized name so far, the prefix of this object's keys when it is one. */
+  name: string;
+}
+
+function kindOf(name: string): number {
+  return ROLE_OF.get(name) ?? (PREFIXES.has(name) ? KIND_PREFIX : CONTAINERS.has(name) ? KIND_CONTAINER : KIND_NONE);
+}
+
 /**
- * Raw key → normalized key and top-level kind, so that a logger's repeated keys are looked at
- * once. Dictionary objects: their lookups are cheaper than a Map's on this path.
+ * Raw key → its kind, at the top level and under each prefix, so that a logger's repeated keys
+ * are normalized once. Dictionary objects: their lookups are cheaper than a Map's on this path.
  */
 class KeyCache {
-  private normalized: Record<string, string> = Object.create(null) as Record<string, string>;
-  private topLevel: Record<string, number> = Object.create(null) as Record<string, number>;
+  private topLevel: Record<string, NestedKey> = Object.create(null) as Record<string, NestedKey>;
+  private nested: Record<string, Record<string, NestedKey>> = Object.create(null) as Record<string, Record<string, NestedKey>>;
   private size = 0;
 
-  normalize(key: string): string {
-    let n = this.normalized[key];
-    if (n === undefined) {
-      n = normalizeKey(key);
-      this.remember();
-      this.normalized[key] = n;
+  /** The kind of `key` in an object whose keys continue `prefix` ('' at the top level and in containers). */
+  lookup(prefix: string, key: string, topLevel: boolean): NestedKey {
+    let table: Record<string, NestedKey>;
+    if (topLevel) table = this.topLevel;
+    else {
+      table = this.nested[prefix];
+      if (table === undefined) this.nested[prefix] = table = Object.create(null) as Record<string, NestedKey>;
     }
-    return n;
-  }
-
-  /** The role of a top-level key, or what kind of object it may hold. */
-  kind(key: string): number {
-    let k = this.topLevel[key];
+    let k = table[key];
     if (k === undefined) {
-      const n = this.normalize(key);
-      k = ROLE_OF.get(n) ?? (PREFIXES.has(n) ? KIND_PREFIX : CONTAINERS.has(n) ? KIND_CONTAINER : KIND_NONE);
-      this.topLevel[key] = k;
+      const name = prefix + normalizeKey(key);
+      k = { kind: kindOf(name), name };
+      // Keys are a logger's vocabulary; records with ever-new keys must not grow the cache forever.
+      if (++this.size > 4096) {
+        this.topLevel = Object.create(null) as Record<string, NestedKey>;
+        this.nested = Object.create(null) as Record<string, Record<string, NestedKey>>;
+        this.size = 1;
+        table = topLevel ? this.topLevel : (this.nested[prefix] = Object.create(null) as Record<string, NestedKey>);
+      }
+      table[key] = k;
     }
     return k;
-  }
-
-  /** Keys are a logger's vocabulary; a record type with ever-new keys must not grow the cache forever. */
-  private remember(): void {
-    if (++this.size > 4096) {
-      this.normalized = Object.create(null) as Record<string, string>;
-      this.topLevel = Object.create(null) as Record<string, number>;
-      this.size = 1;
-    }
   }
 }
 
@@ -265,20 +269,14 @@ export class TraceContextExtractor {
   /** Fills the slots from the keys of `obj`. */
   private walk(obj: Fields, prefix: string, depth: number): void {
     for (const key in obj) {
-      let kind: number;
-      let name = '';
-      if (depth === 0) {
-        kind = this.keys.kind(key);
-      } else {
-        name = prefix + this.keys.normalize(key);
-        kind = ROLE_OF.get(name) ?? (PREFIXES.has(name) ? KIND_PREFIX : CONTAINERS.has(name) ? KIND_CONTAINER : KIND_NONE);
-      }
+      const k = this.keys.lookup(prefix, key, depth === 0);
+      const kind = k.kind;
       if (kind === KIND_NONE) continue;
       const value = obj[key];
       if (kind >= 0) {
         if (this.set(kind, value) && depth === 0) this.slotKeys[kind] = key;
       } else if (depth < MAX_DEPTH && isObject(value)) {
-        this.walk(value, kind === KIND_PREFIX ? (depth === 0 ? this.keys.normalize(key) : name) : '', depth + 1);
+        this.walk(value, kind === KIND_PREFIX ? k.name : '', depth + 1);
       }
     }
   }

@@ -101,46 +101,43 @@ function isDigits(text: string): boolean {
   return true;
 }
 
-const TWO_16 = 65536;
 const TWO_32 = 4294967296;
 
 /**
  * An unsigned 64-bit decimal (or a JS number) in the last 8 bytes of a `bytes`-long id. Exact
- * without BigInt: the digits are split into a high part (at most 11 digits) and the last 9, and
- * high * 10^9 + low is assembled from 16- and 32-bit pieces that doubles hold exactly.
+ * without BigInt: the value is kept as two 32-bit halves, each step of `v * 10 + digit` staying
+ * far below 2^53.
  */
 function decimalId(value: string | number, bytes: number): IdResult {
-  let hi32: number;
-  let lo32: number;
+  let hi = 0;
+  let lo = 0;
   if (typeof value === 'number') {
     // JSON.parse has already rounded anything past 2^53: such an id cannot be trusted.
     if (!Number.isInteger(value) || value < 0) return 'out_of_range';
     if (!Number.isSafeInteger(value)) return 'imprecise_number';
-    hi32 = Math.floor(value / TWO_32);
-    lo32 = value % TWO_32;
+    hi = Math.floor(value / TWO_32);
+    lo = value % TWO_32;
   } else {
     if (value.length > 20) return 'out_of_range';
-    const split = Math.max(0, value.length - 9);
-    const high = split === 0 ? 0 : Number(value.slice(0, split));
-    const low = Number(value.slice(split));
-    const a = Math.floor(high / TWO_16) * 1e9; // < 2^51
-    const b = (high % TWO_16) * 1e9 + low; // < 2^47
-    const c = (a % TWO_16) * TWO_16 + b; // < 2^48
-    hi32 = Math.floor(a / TWO_16) + Math.floor(c / TWO_32);
-    lo32 = c % TWO_32;
-    if (hi32 >= TWO_32) return 'out_of_range';
+    for (let i = 0; i < value.length; i++) {
+      lo = lo * 10 + (value.charCodeAt(i) - 48);
+      const carry = Math.floor(lo / TWO_32);
+      lo -= carry * TWO_32;
+      hi = hi * 10 + carry;
+      if (hi >= TWO_32) return 'out_of_range';
+    }
   }
-  if (hi32 === 0 && lo32 === 0) return 'all_zero';
+  if (hi === 0 && lo === 0) return 'all_zero';
   const out = new Uint8Array(bytes);
   const o = bytes - 8;
-  out[o] = hi32 >>> 24;
-  out[o + 1] = hi32 >>> 16;
-  out[o + 2] = hi32 >>> 8;
-  out[o + 3] = hi32;
-  out[o + 4] = lo32 >>> 24;
-  out[o + 5] = lo32 >>> 16;
-  out[o + 6] = lo32 >>> 8;
-  out[o + 7] = lo32;
+  out[o] = hi >>> 24;
+  out[o + 1] = hi >>> 16;
+  out[o + 2] = hi >>> 8;
+  out[o + 3] = hi;
+  out[o + 4] = lo >>> 24;
+  out[o + 5] = lo >>> 16;
+  out[o + 6] = lo >>> 8;
+  out[o + 7] = lo;
   return out;
 }
 
