@@ -30,12 +30,19 @@ export class FastReader extends protobuf.BufferReader {
     super(buffer);
   }
 
-  override string(): string {
+  /** Skip over a length-delimited field; returns where its content starts (it ends at `pos`). */
+  private take(): number {
     const len = this.uint32();
     const start = this.pos;
-    const end = start + len;
-    if (end > this.len) throw new RangeError(`index out of range: ${start} + ${len} > ${this.len}`);
-    this.pos = end;
+    if (start + len > this.len) throw new RangeError(`index out of range: ${start} + ${len} > ${this.len}`);
+    this.pos = start + len;
+    return start;
+  }
+
+  override string(): string {
+    const start = this.take();
+    const end = this.pos;
+    const len = end - start;
     const buf = this.buf;
     if (len <= CACHE_MAX_LENGTH) {
       if (len === 0) return '';
@@ -64,11 +71,9 @@ export class FastReader extends protobuf.BufferReader {
   }
 
   override bytes(): Buffer {
-    const len = this.uint32();
-    const start = this.pos;
-    const end = start + len;
-    if (end > this.len) throw new RangeError(`index out of range: ${start} + ${len} > ${this.len}`);
-    this.pos = end;
+    const start = this.take();
+    const end = this.pos;
+    const len = end - start;
     if (len === 0) return EMPTY;
     const out = Buffer.allocUnsafe(len);
     const buf = this.buf;

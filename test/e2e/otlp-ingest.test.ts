@@ -77,7 +77,7 @@ describe('tracetail run: OTLP in, file exporter out', () => {
       dir,
       config: testConfig(dir, { receivers: { otlp: { http: { endpoint: '127.0.0.1:0' }, grpc: { endpoint: '127.0.0.1:0' }, unix: { path: socket, mode: '0640' } } } }),
     });
-    await cli.waitForEndpoint('receivers.otlp.unix.path');
+    for (const key of ['receivers.otlp.http.endpoint', 'receivers.otlp.unix.path', 'receivers.otlp.grpc.endpoint']) await cli.waitForEndpoint(key);
 
     const memory = new InMemorySpanExporter();
     const provider = new BasicTracerProvider({ resource: resourceFromAttributes({ 'service.name': 'e2e-app' }), spanProcessors: [new SimpleSpanProcessor(memory)] });

@@ -12,14 +12,12 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { createServer, type Server as NetServer, type Socket } from 'node:net';
-import { BaseComponent } from '../../component.js';
 import { SIGNALS, type Signal } from '../../config/otel-env.js';
 import type { ListenAddress } from '../../config/schema.js';
-import { RateLimitedLog, type Logger } from '../../logger.js';
+import type { Logger } from '../../logger.js';
 import { encodeResponse, encodeStatus, grpcMethodPath } from '../../otlp/codec.js';
-import type { Receiver } from '../receiver.js';
 import type { OtlpIngest } from './ingest.js';
-import { listenOn, type Bound } from './listen.js';
+import { ListeningReceiver, Listener } from './listen.js';
 
 const SHUTDOWN_GRACE_MS = 2000;
 /** Idle connections are closed (GOAWAY) after this; clients reconnect transparently. */
@@ -34,15 +32,14 @@ export interface OtlpGrpcReceiverOptions {
   log: Logger;
 }
 
-export class OtlpGrpcReceiver extends BaseComponent implements Receiver {
+export class OtlpGrpcReceiver extends ListeningReceiver {
   private readonly grpcServer: grpc.Server;
   private readonly netServer: NetServer;
   private readonly sockets = new Set<Socket>();
-  private bound?: Bound;
+  protected readonly listener: Listener;
 
   constructor(private readonly o: OtlpGrpcReceiverOptions) {
     super('receiver/otlp-grpc');
-    const limitedLog = new RateLimitedLog(o.log);
     this.grpcServer = new grpc.Server({
       'grpc.max_receive_message_length': o.limits.maxRequestBytes,
       'grpc.max_concurrent_streams': 100,
@@ -57,27 +54,10 @@ export class OtlpGrpcReceiver extends BaseComponent implements Receiver {
       socket.on('error', () => socket.destroy());
       injector.injectConnection(socket);
     });
-    this.netServer.maxConnections = o.limits.maxConnections;
-    this.netServer.on('drop', () => {
-      o.ingest.metrics.connectionsRefused.inc();
-      limitedLog.warn('max-connections', { listener: o.configKey, max_connections: o.limits.maxConnections }, 'connection refused: limits.max_connections reached');
-    });
+    this.listener = new Listener(this.netServer, { ...o, maxConnections: o.limits.maxConnections, onRefused: () => o.ingest.metrics.connectionsRefused.inc() });
   }
 
-  get ready(): boolean {
-    return this.running && this.bound !== undefined;
-  }
-
-  get endpoint(): string | undefined {
-    return this.bound?.endpoint;
-  }
-
-  protected async doStart(): Promise<void> {
-    this.bound = await listenOn(this.netServer, this.o.address, this.o.configKey, this.o.socketMode);
-    this.o.log.info({ listener: this.o.configKey, endpoint: this.bound.endpoint }, 'listening');
-  }
-
-  protected async doStop(): Promise<void> {
+  protected async close(): Promise<void> {
     const closed = new Promise<void>((resolve) => this.netServer.close(() => resolve()));
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
@@ -92,7 +72,6 @@ export class OtlpGrpcReceiver extends BaseComponent implements Receiver {
     });
     for (const socket of this.sockets) socket.destroy();
     await closed;
-    this.bound?.cleanup();
   }
 
   private addExportService(signal: Signal): void {

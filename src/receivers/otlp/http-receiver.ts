@@ -9,16 +9,14 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
-import { BaseComponent } from '../../component.js';
 import type { ListenAddress } from '../../config/schema.js';
-import { RateLimitedLog, type Logger } from '../../logger.js';
+import type { Logger } from '../../logger.js';
 import { closeServer } from '../../net.js';
-import type { Receiver } from '../receiver.js';
 import { createOtlpHttpHandler } from './http-handler.js';
 import type { OtlpIngest } from './ingest.js';
-import { listenOn, type Bound } from './listen.js';
+import { ListeningReceiver, Listener } from './listen.js';
 
-/** Longer than the SDKs' own idle timeouts, so the server is not the side that races to close. */
+/** An SDK exporting every few seconds keeps its connection; idle ones are closed after this. */
 const KEEP_ALIVE_MS = 30_000;
 
 export interface OtlpHttpReceiverOptions {
@@ -31,14 +29,12 @@ export interface OtlpHttpReceiverOptions {
   log: Logger;
 }
 
-export class OtlpHttpReceiver extends BaseComponent implements Receiver {
+export class OtlpHttpReceiver extends ListeningReceiver {
   private readonly server: Server;
-  private bound?: Bound;
-  private readonly limitedLog: RateLimitedLog;
+  protected readonly listener: Listener;
 
   constructor(private readonly o: OtlpHttpReceiverOptions) {
     super(`receiver/otlp-${o.ingest.transport}`);
-    this.limitedLog = new RateLimitedLog(o.log);
     const { limits } = o;
     const handler = createOtlpHttpHandler(o.ingest, { maxBytes: limits.maxRequestBytes, timeoutMs: limits.bodyTimeoutMs });
     this.server = createServer(
@@ -51,31 +47,12 @@ export class OtlpHttpReceiver extends BaseComponent implements Receiver {
       },
       handler,
     );
-    this.server.maxConnections = limits.maxConnections;
-    this.server.on('drop', () => {
-      o.ingest.metrics.connectionsRefused.inc();
-      this.limitedLog.warn('max-connections', { listener: o.configKey, max_connections: limits.maxConnections }, 'connection refused: limits.max_connections reached');
-    });
     this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => this.onClientError(err, socket));
+    this.listener = new Listener(this.server, { ...o, maxConnections: limits.maxConnections, onRefused: () => o.ingest.metrics.connectionsRefused.inc() });
   }
 
-  get ready(): boolean {
-    return this.running && this.bound !== undefined;
-  }
-
-  /** The bound address ("host:port" with the real port, or the socket path), once started. */
-  get endpoint(): string | undefined {
-    return this.bound?.endpoint;
-  }
-
-  protected async doStart(): Promise<void> {
-    this.bound = await listenOn(this.server, this.o.address, this.o.configKey, this.o.socketMode);
-    this.o.log.info({ listener: this.o.configKey, endpoint: this.bound.endpoint }, 'listening');
-  }
-
-  protected async doStop(): Promise<void> {
+  protected async close(): Promise<void> {
     await closeServer(this.server, 2000);
-    this.bound?.cleanup();
   }
 
   /** Malformed requests and header timeouts, answered as Node would, and counted. */

@@ -20,45 +20,46 @@ export interface Rejection {
 }
 
 export function rejectInvalidSpans(req: ExportTraceServiceRequest): Rejection | undefined {
-  let rejection: Rejection | undefined;
-  for (const rs of req.resourceSpans) {
-    for (const ss of rs.scopeSpans) {
-      const spans = ss.spans;
-      let kept: Span[] | undefined;
-      for (let i = 0; i < spans.length; i++) {
-        const reason = invalidSpan(spans[i]);
-        if (reason === undefined) {
-          kept?.push(spans[i]);
-          continue;
-        }
-        kept ??= spans.slice(0, i);
-        rejection ??= { rejected: 0, firstReason: `span ${JSON.stringify(spans[i].name)}: ${reason}` };
-        rejection.rejected++;
-      }
-      if (kept) ss.spans = kept;
-    }
-  }
-  return rejection;
+  return rejectWhere(
+    req.resourceSpans.flatMap((rs) => rs.scopeSpans),
+    (ss) => ss.spans,
+    (ss, kept) => (ss.spans = kept),
+    (span) => {
+      const reason = invalidSpan(span);
+      return reason && `span ${JSON.stringify(span.name)}: ${reason}`;
+    },
+  );
 }
 
 export function rejectInvalidLogRecords(req: ExportLogsServiceRequest): Rejection | undefined {
+  return rejectWhere(
+    req.resourceLogs.flatMap((rl) => rl.scopeLogs),
+    (sl) => sl.logRecords,
+    (sl, kept) => (sl.logRecords = kept),
+    (record, i) => {
+      const reason = invalidLogRecord(record);
+      return reason && `log record ${i} of its scope: ${reason}`;
+    },
+  );
+}
+
+/** Drop the items `invalid` finds a reason for; a group's list is replaced only when it loses some. */
+function rejectWhere<G, T>(groups: readonly G[], items: (g: G) => T[], replace: (g: G, kept: T[]) => void, invalid: (item: T, index: number) => string | undefined): Rejection | undefined {
   let rejection: Rejection | undefined;
-  for (const rl of req.resourceLogs) {
-    for (const sl of rl.scopeLogs) {
-      const records = sl.logRecords;
-      let kept: LogRecord[] | undefined;
-      for (let i = 0; i < records.length; i++) {
-        const reason = invalidLogRecord(records[i]);
-        if (reason === undefined) {
-          kept?.push(records[i]);
-          continue;
-        }
-        kept ??= records.slice(0, i);
-        rejection ??= { rejected: 0, firstReason: `log record ${i} of its scope: ${reason}` };
-        rejection.rejected++;
+  for (const group of groups) {
+    const list = items(group);
+    let kept: T[] | undefined;
+    for (let i = 0; i < list.length; i++) {
+      const reason = invalid(list[i], i);
+      if (reason === undefined) {
+        kept?.push(list[i]);
+        continue;
       }
-      if (kept) sl.logRecords = kept;
+      kept ??= list.slice(0, i);
+      rejection ??= { rejected: 0, firstReason: reason };
+      rejection.rejected++;
     }
+    if (kept) replace(group, kept);
   }
   return rejection;
 }

@@ -123,16 +123,14 @@ export function request(target: string, r: RawRequest): Promise<RawResponse> {
   });
 }
 
-/** An http.Agent that connects to a Unix socket whatever the URL says (for the SDK exporters). */
+/** An http.Agent that connects to a Unix socket whatever the URL says (for the SDK exporters; as in the README). */
 export class UnixSocketAgent extends http.Agent {
   constructor(private readonly socketPath: string) {
     super({ keepAlive: true });
   }
 
-  override createConnection(_options: unknown, callback?: (err: Error | null, socket: net.Socket) => void): net.Socket {
-    const socket = net.createConnection(this.socketPath);
-    if (callback) socket.once('connect', () => callback(null, socket));
-    return socket;
+  override createConnection(): net.Socket {
+    return net.createConnection(this.socketPath);
   }
 }
 

@@ -12,7 +12,7 @@ describe('protobuf decoding', () => {
   it('returns every string exactly, whatever the string cache holds', () => {
     // many distinct short strings (cache collisions), repeats, non-ASCII and long ones
     const names: string[] = [];
-    for (let i = 0; i < 20_000; i++) names.push(`n${i}`, `k${i % 7}`);
+    for (let i = 0; i < 6000; i++) names.push(`n${i}`, `k${i % 7}`);
     names.push('', 'é', 'grüße', '世界', '🚀', 'x'.repeat(64), 'y'.repeat(65), `${'z'.repeat(100)}ü`);
     const decoded = decodeRequest('traces', traceWithNames(names), 'protobuf');
     expect(decoded.resourceSpans[0].scopeSpans[0].spans.map((s) => s.name)).toEqual(names);
