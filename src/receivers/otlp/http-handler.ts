@@ -38,7 +38,8 @@ export function wireFormat(header: string | undefined): WireFormat | undefined {
   return undefined;
 }
 
-export type OtlpHttpHandler = (req: IncomingMessage, res: ServerResponse) => void;
+/** `expectsContinue`: the client sent `Expect: 100-continue` and waits for it before the body. */
+export type OtlpHttpHandler = (req: IncomingMessage, res: ServerResponse, expectsContinue?: boolean) => void;
 
 export function createOtlpHttpHandler(ingest: OtlpIngest, limits: BodyLimits): OtlpHttpHandler {
   const { metrics } = ingest;
@@ -62,7 +63,7 @@ export function createOtlpHttpHandler(ingest: OtlpIngest, limits: BodyLimits): O
    */
   function refuse(req: IncomingMessage, res: ServerResponse, status: number, signal: Signal | 'unknown', format: WireFormat | undefined, rpc: RpcStatus, headers: Record<string, string> = {}) {
     if (!req.complete) {
-      if (status === 408 || Number(req.headers['content-length']) > limits.maxBytes) headers.connection = 'close';
+      if (headers.connection === 'close' || status === 408 || Number(req.headers['content-length']) > limits.maxBytes) headers.connection = 'close';
       else discardBody(req, limits);
     }
     const body = format ? encodeStatus(rpc, format) : Buffer.from(`${rpc.message}\n`);
@@ -75,7 +76,10 @@ export function createOtlpHttpHandler(ingest: OtlpIngest, limits: BodyLimits): O
     refuse(req, res, r.httpStatus, signal, format, { code: r.rpcCode, message: r.message, retryAfterMs: r.retryAfterMs }, headers);
   }
 
-  return (req, res) => {
+  return (req, res, expectsContinue = false) => {
+    // A client waiting for 100 Continue sends no body when refused up front: the connection cannot
+    // carry another request after it (the server cannot know), so it is closed after the answer.
+    const early: Record<string, string> = expectsContinue ? { connection: 'close' } : {};
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
@@ -83,25 +87,26 @@ export function createOtlpHttpHandler(ingest: OtlpIngest, limits: BodyLimits): O
     const format = wireFormat(req.headers['content-type']);
     if (!signal) {
       const message = `no OTLP route ${JSON.stringify(path)}; use POST /v1/traces, /v1/logs or /v1/metrics`;
-      return refuse(req, res, 404, 'unknown', format, { code: RpcCode.NOT_FOUND, message });
+      return refuse(req, res, 404, 'unknown', format, { code: RpcCode.NOT_FOUND, message }, early);
     }
     if (req.method !== 'POST') {
-      return refuse(req, res, 405, signal, format, { code: RpcCode.UNIMPLEMENTED, message: `${req.method} is not allowed on ${path}; use POST` }, { allow: 'POST' });
+      return refuse(req, res, 405, signal, format, { code: RpcCode.UNIMPLEMENTED, message: `${req.method} is not allowed on ${path}; use POST` }, { ...early, allow: 'POST' });
     }
     if (!format) {
       const message = `unsupported content type ${JSON.stringify(req.headers['content-type'] ?? '')}; use application/x-protobuf or application/json`;
-      return refuse(req, res, 415, signal, undefined, { code: RpcCode.INVALID_ARGUMENT, message }, { accept: 'application/x-protobuf, application/json' });
+      return refuse(req, res, 415, signal, undefined, { code: RpcCode.INVALID_ARGUMENT, message }, { ...early, accept: 'application/x-protobuf, application/json' });
     }
     const encoding = contentEncoding(req.headers['content-encoding']);
     if (!encoding) {
       const message = `unsupported content encoding ${JSON.stringify(req.headers['content-encoding'])}; use gzip, deflate or none`;
-      return refuse(req, res, 415, signal, format, { code: RpcCode.INVALID_ARGUMENT, message }, { 'accept-encoding': 'gzip, deflate' });
+      return refuse(req, res, 415, signal, format, { code: RpcCode.INVALID_ARGUMENT, message }, { ...early, 'accept-encoding': 'gzip, deflate' });
     }
     const declared = Number(req.headers['content-length']);
     if (declared > limits.maxBytes) {
       const r = ingest.refusal(new PayloadTooLargeError(`request body of ${declared} bytes is larger than limits.max_request_bytes (${limits.maxBytes} bytes)`), signal);
       return refuseWith(req, res, signal, format, r);
     }
+    if (expectsContinue) res.writeContinue();
     readBody(req, encoding, limits)
       .then((body) => ingest.ingest(signal, body, format))
       .then(

@@ -47,6 +47,8 @@ export class OtlpHttpReceiver extends ListeningReceiver {
       },
       handler,
     );
+    // Refuse a request (too large, wrong type) before its client sends the body, not after.
+    this.server.on('checkContinue', (req, res) => handler(req, res, true));
     this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => this.onClientError(err, socket));
     this.listener = new Listener(this.server, { ...o, maxConnections: limits.maxConnections, onRefused: () => o.ingest.metrics.connectionsRefused.inc() });
   }

@@ -231,6 +231,21 @@ describe('OTLP/HTTP refusals', () => {
     expect(h.traces.batches.length).toBe(before);
   });
 
+  it('answers Expect: 100-continue: refused up front without the body, or asked for it', async () => {
+    const refused = await rawExchange(h.http, (s) => s.write('POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\nContent-Length: 1000000\r\nExpect: 100-continue\r\n\r\n'));
+    expect(refused).toMatch(/^HTTP\/1\.1 413 /);
+    expect(refused).not.toContain('100 Continue');
+    const body = Buffer.from(tracePb());
+    const accepted = await rawExchange(h.http, (s) => {
+      s.write(`POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\nContent-Length: ${body.length}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n`);
+      s.once('data', (d) => {
+        if (d.toString().startsWith('HTTP/1.1 100 Continue')) s.write(body);
+      });
+    });
+    expect(accepted).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 /);
+    await expectGood();
+  });
+
   it('408 for a body that does not arrive in time', async () => {
     const text = await rawExchange(h.http, (s) => s.write('POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\nContent-Length: 100\r\n\r\n0123456789'));
     expect(text).toMatch(/^HTTP\/1\.1 408 /);
