@@ -2,7 +2,7 @@
  * An OTLP/HTTP listener: the shared request handler served on loopback TCP
  * (`receivers.otlp.http.endpoint`) or on a Unix socket (`receivers.otlp.unix.path`).
  *
- * Slow clients: the headers must arrive within `limits.header_timeout` (Node answers 408 and closes),
+ * Slow clients: the headers must arrive within `limits.header_timeout` (answered 408 and closed),
  * the body within `limits.body_timeout` once the headers are in (the handler answers 408). Idle
  * keep-alive connections are closed after KEEP_ALIVE_MS. At most `limits.max_connections` are
  * open at once; more are closed on accept and counted.
