@@ -48,8 +48,23 @@ export interface Endpoint {
   port: number;
 }
 
+/** A listener address: TCP `host:port`, or a Unix domain socket written `unix:/path/to.sock`. */
+export type ListenAddress = Endpoint | { path: string };
+
 const HOST_RE = /^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]+)$/;
-const endpoint = z.string().transform((text, ctx): Endpoint => {
+const endpoint = z.string().transform((text, ctx): Endpoint => parseEndpoint(text, ctx));
+const endpointOrUnix = z.string().transform((text, ctx): ListenAddress => {
+  if (!text.startsWith('unix:')) return parseEndpoint(text, ctx);
+  // gRPC target syntax: unix:relative/path, unix:/abs/path and unix:///abs/path.
+  const path = text.slice('unix:'.length).replace(/^\/\/(?=\/)/, '');
+  if (path.length === 0) {
+    ctx.addIssue({ code: 'custom', message: `expected a socket path after "unix:", got ${JSON.stringify(text)}` });
+    return z.NEVER;
+  }
+  return { path };
+});
+
+function parseEndpoint(text: string, ctx: z.RefinementCtx): Endpoint {
   const i = text.lastIndexOf(':');
   const host = i > 0 ? text.slice(0, i) : '';
   const portText = i >= 0 ? text.slice(i + 1) : '';
@@ -63,7 +78,7 @@ const endpoint = z.string().transform((text, ctx): Endpoint => {
     return z.NEVER;
   }
   return { host: host.startsWith('[') ? host.slice(1, -1) : host, port };
-});
+}
 
 const glob = z.string().superRefine((text, ctx) => {
   try {
@@ -125,12 +140,18 @@ const otlpReceiverHttp = z
   .object({ endpoint: doc(endpoint.nullable().prefault('127.0.0.1:4318'), 'host:port | null', 'OTLP/HTTP listener; null disables.') })
   .strict();
 const otlpReceiverGrpc = z
-  .object({ endpoint: doc(endpoint.nullable().prefault('127.0.0.1:4317'), 'host:port | null', 'OTLP/gRPC listener; null disables.') })
+  .object({
+    endpoint: doc(
+      endpointOrUnix.nullable().prefault('127.0.0.1:4317'),
+      'host:port | unix:path | null',
+      'OTLP/gRPC listener (`unix:/path/to.sock` for a Unix domain socket, with `receivers.otlp.unix.mode`); null disables.',
+    ),
+  })
   .strict();
 const otlpReceiverUnix = z
   .object({
     path: doc(z.string().min(1).nullable().default('/var/run/tracetail/otlp.sock'), 'path | null', 'OTLP/HTTP on a Unix domain socket; null disables.'),
-    mode: doc(fileMode.prefault('0660'), 'octal mode', 'File mode of the socket.'),
+    mode: doc(fileMode.prefault('0660'), 'octal mode', 'File mode of the socket (and of a gRPC `unix:` socket).'),
   })
   .strict();
 
@@ -248,6 +269,8 @@ export const configSchema = z
         memory_mib: doc(z.number().int().positive().default(200), 'integer', 'Soft memory limit; above it receivers push back and tailing pauses.'),
         max_request_bytes: doc(size.prefault(67108864), 'size', 'Largest OTLP request, measured after decompression.'),
         max_connections: doc(z.number().int().positive().default(1024), 'integer', 'Concurrent connections per listener.'),
+        header_timeout: doc(duration.prefault('10s'), 'duration', 'Time an OTLP/HTTP client has to send the request headers; slower clients get 408 and are disconnected.'),
+        body_timeout: doc(duration.prefault('30s'), 'duration', 'Time an OTLP/HTTP client has to send the request body once the headers are in; slower clients get 408.'),
       })
       .strict()
       .prefault({}),
