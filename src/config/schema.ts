@@ -244,7 +244,7 @@ export const configSchema = z
         batch: batch.prefault({}),
         retry: retry.prefault({}),
         breaker: breaker.prefault({}),
-        concurrency: doc(z.number().int().positive().max(64).default(2), 'integer', 'Export requests in flight per signal.'),
+        concurrency: doc(z.number().int().positive().max(64).default(1), 'integer', 'Export requests in flight per signal; with 1 the backend receives items in queue order.'),
         readiness: z
           .object({
             max_queue_age: doc(

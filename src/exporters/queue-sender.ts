@@ -43,7 +43,10 @@ export const EXPORT_OUTCOMES = ['sent', 'retried', 'rejected', 'dropped'] as con
 const REQUEST_RESULTS = ['success', 'retryable', 'permanent'] as const;
 
 interface Batch {
-  entries: QueueEntry[];
+  /** The queue entries it holds, without their payloads (those live in `payload` only). */
+  entries: Pick<QueueEntry, 'id' | 'items' | 'bytes'>[];
+  /** The entries' requests concatenated: one request, kept for a retry. */
+  payload: Buffer;
   items: number;
   bytes: number;
 }
@@ -186,15 +189,20 @@ export class QueueSender extends BaseComponent {
         return undefined;
       }
     }
-    const entries = store.peek(signal, this.cursor, limits.maxItems, limits.maxBytes);
-    if (entries.length === 0) return undefined;
-    const batch: Batch = { entries, items: 0, bytes: 0 };
-    for (const e of entries) {
+    const rows = store.peek(signal, this.cursor, limits.maxItems, limits.maxBytes);
+    if (rows.length === 0) return undefined;
+    const batch: Batch = {
+      entries: rows.map(({ id, items, bytes }) => ({ id, items, bytes })),
+      payload: rows.length === 1 ? rows[0].payload : Buffer.concat(rows.map((r) => r.payload)),
+      items: 0,
+      bytes: 0,
+    };
+    for (const e of rows) {
       batch.items += e.items;
       batch.bytes += e.bytes;
     }
-    this.cursor = entries[entries.length - 1].id;
-    this.claimed.entries += entries.length;
+    this.cursor = rows[rows.length - 1].id;
+    this.claimed.entries += rows.length;
     this.claimed.items += batch.items;
     this.claimed.bytes += batch.bytes;
     return batch;
@@ -226,10 +234,8 @@ export class QueueSender extends BaseComponent {
   }
 
   private async attempt(batch: Batch, abort: AbortSignal): Promise<SendResult> {
-    const { entries } = batch;
-    const payload = entries.length === 1 ? entries[0].payload : Buffer.concat(entries.map((e) => e.payload));
     try {
-      return await this.o.transport.send(this.o.signal, payload, batch.items, { abort });
+      return await this.o.transport.send(this.o.signal, batch.payload, batch.items, { abort });
     } catch (err) {
       return { kind: 'retryable', reason: (err as Error).message };
     }

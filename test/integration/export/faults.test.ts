@@ -71,10 +71,11 @@ describe('export against a healthy collector', () => {
   });
 });
 
-describe('export through faults', () => {
+for (const concurrency of [1, 3]) describe(`export through faults, ${concurrency} request(s) in flight`, () => {
+  const lanes = { export: { concurrency } };
   it('collector down for the whole run, then up: everything queued arrives; the breaker opens, probes, closes', async () => {
     collector = await TestCollector.start({ down: true });
-    running = await startSidecar(exportConfig(tempDir(), collector.url));
+    running = await startSidecar(exportConfig(tempDir(), collector.url, lanes));
     await sendAll(running);
     await waitFor(async () => (await metric(running!.telemetry, 'tracetail_export_breaker_state', { signal: 'logs' })) === 1, { what: 'breaker open' });
     expect(running.sidecar.queueStats('logs').items).toBe(LOGS);
@@ -91,7 +92,7 @@ describe('export through faults', () => {
     expect(closed).toHaveLength(1);
   });
 
-  it('503 with Retry-After: waits as told, then delivers everything exactly once', async () => {
+  it.runIf(concurrency === 1)('503 with Retry-After: waits as told, then delivers everything exactly once', async () => {
     collector = await TestCollector.start();
     collector.fail({ kind: 'status', status: 503, retryAfter: '1' }, { times: 2, signal: 'logs' });
     running = await startSidecar(exportConfig(tempDir(), collector.url, { export: { concurrency: 1 } }));
@@ -111,7 +112,7 @@ describe('export through faults', () => {
   it('429 without Retry-After: backs off and delivers everything exactly once', async () => {
     collector = await TestCollector.start();
     collector.fail({ kind: 'status', status: 429 }, { times: 4 });
-    running = await startSidecar(exportConfig(tempDir(), collector.url));
+    running = await startSidecar(exportConfig(tempDir(), collector.url, lanes));
     await sendAll(running);
     await expectExactDelivery(running, collector);
     expect(collector.requests.filter((r) => r.outcome === 429)).toHaveLength(4);
@@ -123,7 +124,7 @@ describe('export through faults', () => {
     it(`${status} is permanent: those items are dropped and counted, never retried; everything else arrives once`, async () => {
       collector = await TestCollector.start();
       collector.fail({ kind: 'status', status, message: `backend says no (${status})` }, { times: 2, signal: 'logs' });
-      running = await startSidecar(exportConfig(tempDir(), collector.url));
+      running = await startSidecar(exportConfig(tempDir(), collector.url, lanes));
       await sendAll(running);
       const refusedRequests = () => collector!.requests.filter((r) => r.signal === 'logs' && r.outcome === status);
       await waitFor(async () => (await outcomes(running!, 'logs')).sent + (await outcomes(running!, 'logs')).dropped === LOGS, { what: 'every log record accounted for' });
@@ -149,7 +150,7 @@ describe('export through faults', () => {
   it('partial success: rejected items are counted, not retried; the rest is sent once', async () => {
     collector = await TestCollector.start();
     collector.fail({ kind: 'partial', rejected: 7, message: 'seven spans were bad' }, { times: 3, signal: 'traces' });
-    running = await startSidecar(exportConfig(tempDir(), collector.url));
+    running = await startSidecar(exportConfig(tempDir(), collector.url, lanes));
     await sendAll(running);
     await collector.waitForItems('traces', SPANS);
     await collector.waitForItems('logs', LOGS);
@@ -164,7 +165,7 @@ describe('export through faults', () => {
   it('a backend that hangs past the timeout: the attempt is abandoned and retried; everything arrives once', async () => {
     collector = await TestCollector.start();
     collector.fail({ kind: 'hang' }, { times: 3 });
-    running = await startSidecar(exportConfig(tempDir(), collector.url, { export: { otlp: { timeout: '300ms' } } }));
+    running = await startSidecar(exportConfig(tempDir(), collector.url, { export: { concurrency, otlp: { timeout: '300ms' } } }));
     await sendAll(running);
     await expectExactDelivery(running, collector);
     expect(collector.requests.filter((r) => r.outcome === 'hang')).toHaveLength(3);
@@ -175,7 +176,7 @@ describe('export through faults', () => {
   it('connections reset by the backend: retried; everything arrives once', async () => {
     collector = await TestCollector.start();
     collector.fail({ kind: 'reset' }, { times: 5 });
-    running = await startSidecar(exportConfig(tempDir(), collector.url));
+    running = await startSidecar(exportConfig(tempDir(), collector.url, lanes));
     await sendAll(running);
     await expectExactDelivery(running, collector);
     expect(collector.requests.filter((r) => r.outcome === 'reset')).toHaveLength(5);
@@ -184,7 +185,7 @@ describe('export through faults', () => {
   it('a slow backend (1 request/s): batches grow, everything arrives once', async () => {
     collector = await TestCollector.start();
     collector.fail({ kind: 'slow', perSecond: 1 });
-    running = await startSidecar(exportConfig(tempDir(), collector.url, { export: { otlp: { timeout: '30s' } } }));
+    running = await startSidecar(exportConfig(tempDir(), collector.url, { export: { concurrency, otlp: { timeout: '30s' } } }));
     await sendAll(running);
     await expectExactDelivery(running, collector);
     // Far fewer requests than the 50 batches written: the queue batches on the read side.
@@ -193,7 +194,7 @@ describe('export through faults', () => {
 
   it('http/json without compression: the same records, re-encoded as OTLP JSON', async () => {
     collector = await TestCollector.start();
-    running = await startSidecar(exportConfig(tempDir(), collector.url, { export: { otlp: { protocol: 'http/json', compression: 'none' } } }));
+    running = await startSidecar(exportConfig(tempDir(), collector.url, { export: { concurrency, otlp: { protocol: 'http/json', compression: 'none' } } }));
     await sendAll(running);
     await expectExactDelivery(running, collector);
     const req = collector.accepted('traces')[0];
