@@ -81,7 +81,7 @@ export class Sidecar {
     const { log, telemetry } = this.deps;
     this.transports = buildTransports(config);
     const store = (this.store = Store.open(config.storage.directory, { maxQueueBytes: config.storage.max_queue_bytes }));
-    const memory = (this.memory = new MemoryGuard({ limitBytes: config.limits.memory_mib * 1024 * 1024 }));
+    const memory = (this.memory = new MemoryGuard({ limitBytes: config.limits.memory_mib * 1024 * 1024, log: log.child({ component: 'memory' }) }));
     const writers = {} as { [S in Signal]: QueueWriter<S> };
     for (const signal of SIGNALS) {
       const sender = new QueueSender({

@@ -5,6 +5,7 @@
  * so it reads a cached sample: an unref'd timer refreshes the RSS a few times a second.
  */
 import { MemoryLimitError } from '../errors.js';
+import type { Logger } from '../logger.js';
 
 export interface MemoryGuardOptions {
   limitBytes: number;
@@ -14,6 +15,8 @@ export interface MemoryGuardOptions {
   retryAfterMs?: number;
   /** Where the RSS comes from (tests). */
   rss?: () => number;
+  /** Told when the limit is crossed, either way (not per refusal: refusals are counted). */
+  log?: Logger;
 }
 
 export class MemoryGuard {
@@ -25,7 +28,9 @@ export class MemoryGuard {
     this.rss = o.rss ?? (() => process.memoryUsage.rss());
     this.sample = this.rss();
     this.timer = setInterval(() => {
+      const was = this.overLimit;
       this.sample = this.rss();
+      if (this.overLimit !== was) this.report();
     }, o.sampleIntervalMs ?? 250);
     this.timer.unref();
   }
@@ -47,6 +52,12 @@ export class MemoryGuard {
         this.o.retryAfterMs ?? 1000,
       );
     }
+  }
+
+  private report(): void {
+    const fields = { rss_mib: Math.round(this.sample / 1048576), limit_mib: Math.round(this.o.limitBytes / 1048576) };
+    if (this.overLimit) this.o.log?.warn(fields, 'memory above limits.memory_mib: input is refused (receivers push back, tailing pauses) until it comes down');
+    else this.o.log?.info(fields, 'memory back under limits.memory_mib: input resumes');
   }
 
   close(): void {

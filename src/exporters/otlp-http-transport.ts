@@ -179,7 +179,7 @@ export class OtlpHttpTransport implements Transport {
     const message = backendMessage(body, type);
     const reason = `HTTP ${status}${message ? `: ${message}` : ''}`;
     if (isRetryableStatus(status)) return { kind: 'retryable', reason, retryAfterMs: parseRetryAfter(res.headers['retry-after']) };
-    return { kind: 'permanent', reason };
+    return status === 413 ? { kind: 'permanent', reason, tooLarge: true } : { kind: 'permanent', reason };
   }
 
   async close(): Promise<void> {

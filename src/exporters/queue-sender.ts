@@ -69,6 +69,8 @@ export class QueueSender extends BaseComponent {
   private cursor = 0;
   /** Entries held by in-flight and retry-later batches. */
   private claimed = { entries: 0, items: 0, bytes: 0 };
+  /** Lowered when the backend refuses a request as too large (413). */
+  private maxBytes: number;
   private timer?: NodeJS.Timeout;
   private timerAt = Infinity;
   private active = false;
@@ -81,6 +83,7 @@ export class QueueSender extends BaseComponent {
   constructor(private readonly o: QueueSenderOptions) {
     super(`exporter/${o.signal}`);
     const { signal, telemetry } = o;
+    this.maxBytes = o.batch.maxBytes;
     this.limitedLog = new RateLimitedLog(o.log);
     const items = telemetry.counter({
       name: 'tracetail_export_items_total',
@@ -179,7 +182,7 @@ export class QueueSender extends BaseComponent {
     const { store, signal, batch: limits } = this.o;
     const stats = store.queueStats(signal);
     if (stats.entries - this.claimed.entries <= 0) return undefined;
-    const full = stats.items - this.claimed.items >= limits.maxItems || stats.bytes - this.claimed.bytes >= limits.maxBytes;
+    const full = stats.items - this.claimed.items >= limits.maxItems || stats.bytes - this.claimed.bytes >= this.maxBytes;
     if (!full && this.flushWaiters.length === 0) {
       // A pending timer already covers the oldest unclaimed entry (newer writes only come later).
       if (this.timer) return undefined;
@@ -189,7 +192,7 @@ export class QueueSender extends BaseComponent {
         return undefined;
       }
     }
-    const rows = store.peek(signal, this.cursor, limits.maxItems, limits.maxBytes);
+    const rows = store.peek(signal, this.cursor, limits.maxItems, this.maxBytes);
     if (rows.length === 0) return undefined;
     const batch: Batch = {
       entries: rows.map(({ id, items, bytes }) => ({ id, items, bytes })),
@@ -246,15 +249,18 @@ export class QueueSender extends BaseComponent {
     const { items } = batch;
     if (result.kind === 'retryable') {
       const wait = this.policy.onFailure(Date.now(), result.retryAfterMs);
-      const i = this.retryLater.findIndex((b) => b.entries[0].id > batch.entries[0].id);
-      this.retryLater.splice(i < 0 ? this.retryLater.length : i, 0, batch);
+      this.sendAgain(batch);
       this.items.retried.inc(items);
       this.retries.inc();
       this.limitedLog.warn(`retry-${signal}`, { signal, items, reason: result.reason, retry_in_ms: Math.round(wait) }, 'export failed; will retry');
       return;
     }
-    // Success or a permanent refusal: either way the backend answered, and the entries are done.
+    // Success or a permanent refusal: either way the backend answered.
     this.policy.onSuccess();
+    if (result.kind === 'permanent' && result.tooLarge && batch.entries.length > 1) {
+      this.split(batch, result.reason);
+      return;
+    }
     this.release(batch);
     try {
       this.o.store.ack(signal, batch.entries);
@@ -272,6 +278,37 @@ export class QueueSender extends BaseComponent {
       this.items.rejected.inc(rejected);
       this.limitedLog.warn(`partial-${signal}`, { signal, rejected, message: result.partial?.errorMessage }, 'backend rejected part of an export');
     }
+  }
+
+  /** Queue a claimed batch to go again before anything newer (retryLater stays in queue order). */
+  private sendAgain(batch: Batch): void {
+    const i = this.retryLater.findIndex((b) => b.entries[0].id > batch.entries[0].id);
+    this.retryLater.splice(i < 0 ? this.retryLater.length : i, 0, batch);
+  }
+
+  /**
+   * The backend refused a batch for its size: send it again in two halves (first half first), and
+   * keep later batches under half its size. A single entry that is too large is dropped, counted.
+   */
+  private split(batch: Batch, reason: string): void {
+    const mid = Math.ceil(batch.entries.length / 2);
+    const halves = [batch.entries.slice(0, mid), batch.entries.slice(mid)].map((entries) => ({ entries, payload: batch.payload, items: 0, bytes: 0 }));
+    let offset = 0;
+    for (const half of halves) {
+      for (const e of half.entries) {
+        half.items += e.items;
+        half.bytes += e.bytes;
+      }
+      half.payload = batch.payload.subarray(offset, offset + half.bytes);
+      offset += half.bytes;
+    }
+    for (const half of halves) this.sendAgain(half);
+    this.maxBytes = Math.max(1, Math.min(this.maxBytes, Math.floor(batch.bytes / 2)));
+    this.limitedLog.warn(
+      `too-large-${this.o.signal}`,
+      { signal: this.o.signal, bytes: batch.bytes, max_bytes: this.maxBytes, reason },
+      'backend refused an export as too large; sending it in smaller batches',
+    );
   }
 
   private settleFlushes(refused: boolean): void {

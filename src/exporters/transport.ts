@@ -5,7 +5,8 @@ import type { PartialSuccess } from '../otlp/types.js';
 export type SendResult =
   | { kind: 'success'; partial?: PartialSuccess }
   | { kind: 'retryable'; reason: string; retryAfterMs?: number }
-  | { kind: 'permanent'; reason: string };
+  /** `tooLarge`: refused for its size (HTTP 413); smaller requests may pass. */
+  | { kind: 'permanent'; reason: string; tooLarge?: boolean };
 
 export interface SendOptions {
   /** Aborting gives up the attempt (the sidecar is stopping); the result is then `retryable`. */

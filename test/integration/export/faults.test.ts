@@ -147,6 +147,21 @@ for (const concurrency of [1, 3]) describe(`export through faults, ${concurrency
     });
   }
 
+  it('413: a batch refused as too large is split and sent again; later batches are smaller; nothing is lost', async () => {
+    collector = await TestCollector.start();
+    collector.fail({ kind: 'status', status: 413, message: 'request too large' }, { times: 2, signal: 'logs' });
+    running = await startSidecar(exportConfig(tempDir(), collector.url, lanes));
+    await sendAll(running);
+    await expectExactDelivery(running, collector);
+    const refused = collector.requests.filter((r) => r.outcome === 413);
+    expect(refused).toHaveLength(2);
+    const after = collector.accepted('logs').filter((r) => r.receivedAt > refused[0].receivedAt);
+    // The halves of the refused batch went; with one request in flight, nothing bigger came after.
+    expect(after.some((r) => r.items < refused[0].items)).toBe(true);
+    if (concurrency === 1) expect(Math.max(...after.map((r) => r.items))).toBeLessThan(refused[0].items);
+    expect(running.logs.lines.some((l) => l.msg === 'backend refused an export as too large; sending it in smaller batches')).toBe(true);
+  });
+
   it('partial success: rejected items are counted, not retried; the rest is sent once', async () => {
     collector = await TestCollector.start();
     collector.fail({ kind: 'partial', rejected: 7, message: 'seven spans were bad' }, { times: 3, signal: 'traces' });
