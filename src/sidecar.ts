@@ -71,11 +71,6 @@ export class Sidecar {
     return this.graphConsumers;
   }
 
-  /** The senders, once started (one per signal). */
-  get exporters(): readonly QueueSender[] {
-    return this.senders;
-  }
-
   async start(): Promise<void> {
     const { config } = this;
     const { log, telemetry } = this.deps;
@@ -111,7 +106,7 @@ export class Sidecar {
       metrics: writers.metrics,
     };
     this.graphConsumers = consumers;
-    this.receivers = buildReceivers({ config, log, telemetry, store, consumers });
+    this.receivers = buildReceivers({ config, log, telemetry, store, consumers, admit: () => memory.admit() });
 
     // Exporters first, receivers last.
     for (const s of this.senders) await s.start();

@@ -126,10 +126,6 @@ export class QueueSender extends BaseComponent {
     });
   }
 
-  get breakerState(): BreakerState {
-    return this.policy.state;
-  }
-
   /** New entries were written; look again. */
   wake(): void {
     this.pump();
@@ -225,8 +221,8 @@ export class QueueSender extends BaseComponent {
     this.inflight.add(flight);
     flight.done = this.attempt(batch, abort.signal).then((result) => {
       this.inflight.delete(flight);
-      if (abort.signal.aborted) {
-        this.release(batch); // stopping: the entries stay in the queue for the next start
+      if (abort.signal.aborted && result.kind === 'retryable') {
+        this.release(batch); // abandoned at stop: the entries stay in the queue for the next start
         return;
       }
       this.duration[result.kind].observe((performance.now() - started) / 1000);
