@@ -132,9 +132,9 @@ const tls = z
 
 const batchOverride = z
   .object({
-    max_items: z.number().int().positive().optional(),
-    max_bytes: size.optional(),
-    timeout: duration.optional(),
+    max_items: doc(z.number().int().positive().optional(), 'integer', 'Most items in one export request of this signal.'),
+    max_bytes: doc(size.optional(), 'size', 'Most bytes in one export request of this signal.'),
+    timeout: doc(duration.optional(), 'duration', 'How long the oldest queued item of this signal waits for a batch to fill.'),
   })
   .strict();
 
