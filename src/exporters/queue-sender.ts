@@ -34,10 +34,13 @@ export interface QueueSenderOptions {
   telemetry: Telemetry;
   log: Logger;
   batch: BatchOptions;
-  retry: RetryPolicyOptions;
-  /** Requests in flight at once (while the breaker is closed). */
-  concurrency: number;
+  /** The backoff interval and cap; the rest defaults as `export.retry` and `export.breaker` do. */
+  retry: Pick<RetryPolicyOptions, 'initialMs' | 'maxMs'> & Partial<RetryPolicyOptions>;
+  /** Requests in flight at once (while the breaker is closed); default 1. */
+  concurrency?: number;
 }
+
+const RETRY_DEFAULTS = { multiplier: 1.5, jitter: 0.5, failureThreshold: 5, probeIntervalMs: 15_000 };
 
 export const EXPORT_OUTCOMES = ['sent', 'retried', 'rejected', 'dropped'] as const;
 const REQUEST_RESULTS = ['success', 'retryable', 'permanent'] as const;
@@ -62,6 +65,7 @@ type HistogramChild = { observe(v: number): void };
 
 export class QueueSender extends BaseComponent {
   private readonly policy: RetryPolicy;
+  private readonly concurrency: number;
   private readonly inflight = new Set<Flight>();
   /** Batches whose attempt failed, lowest queue id first: they go again before anything newer. */
   private readonly retryLater: Batch[] = [];
@@ -84,6 +88,7 @@ export class QueueSender extends BaseComponent {
     super(`exporter/${o.signal}`);
     const { signal, telemetry } = o;
     this.maxBytes = o.batch.maxBytes;
+    this.concurrency = o.concurrency ?? 1;
     this.limitedLog = new RateLimitedLog(o.log);
     const items = telemetry.counter({
       name: 'tracetail_export_items_total',
@@ -120,7 +125,7 @@ export class QueueSender extends BaseComponent {
       })
       .labels({ signal });
     breakerGauge.set(0);
-    this.policy = new RetryPolicy(o.retry, (state, previous) => {
+    this.policy = new RetryPolicy({ ...RETRY_DEFAULTS, ...o.retry }, (state, previous) => {
       breakerGauge.set(BREAKER_STATE_VALUE[state]);
       this.onBreaker(state, previous);
     });
@@ -162,7 +167,7 @@ export class QueueSender extends BaseComponent {
   private pump(): void {
     if (!this.active) return;
     const now = Date.now();
-    while (this.inflight.size < this.policy.lanes(this.o.concurrency)) {
+    while (this.inflight.size < this.policy.lanes(this.concurrency)) {
       if (now < this.policy.nextAttemptAt) {
         this.schedule(this.policy.nextAttemptAt);
         return;
@@ -320,7 +325,7 @@ export class QueueSender extends BaseComponent {
     const { signal, log, retry } = this.o;
     if (state === 'open' && previous === 'closed') {
       log.warn(
-        { signal, failures: this.policy.consecutiveFailures, probe_interval_ms: retry.probeIntervalMs },
+        { signal, failures: this.policy.consecutiveFailures, probe_interval_ms: retry.probeIntervalMs ?? RETRY_DEFAULTS.probeIntervalMs },
         'export backend unavailable: circuit breaker open, probing on a schedule; items wait in the queue',
       );
     } else if (state === 'closed') {
