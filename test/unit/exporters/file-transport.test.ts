@@ -11,7 +11,7 @@ describe('FileTransport rotation', () => {
     const dir = tempDir();
     const transport = new FileTransport(dir, 1); // every write rotates the previous file
     for (let i = 0; i < 200; i++) {
-      expect(await transport.send('logs', encodeRequest('logs', logBatch(i, 1)), 1)).toEqual({ kind: 'success' });
+      expect(await transport.send('logs', encodeRequest('logs', logBatch(i, 1)))).toEqual({ kind: 'success' });
     }
     await transport.close();
     const files = readdirSync(dir).sort();
