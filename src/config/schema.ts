@@ -164,6 +164,41 @@ const tls = z
   })
   .strict();
 
+const batchOverride = z
+  .object({
+    max_items: doc(z.number().int().positive().optional(), 'integer', 'Most items in one export request of this signal.'),
+    max_bytes: doc(size.optional(), 'size', 'Most bytes in one export request of this signal.'),
+    timeout: doc(duration.optional(), 'duration', 'How long the oldest queued item of this signal waits for a batch to fill.'),
+  })
+  .strict();
+
+const batch = z
+  .object({
+    max_items: doc(z.number().int().positive().default(8192), 'integer', 'Most items (spans, log records, data points) in one export request; a full batch leaves at once (the Collector batch processor\'s send_batch_size).'),
+    max_bytes: doc(size.prefault('4MiB'), 'size', 'Most bytes in one export request, before compression.'),
+    timeout: doc(duration.prefault('200ms'), 'duration', 'How long the oldest queued item waits for a batch to fill.'),
+    traces: doc(batchOverride.nullable().default(null), 'map | null', 'Overrides of max_items, max_bytes and timeout for traces.'),
+    logs: doc(batchOverride.nullable().default(null), 'map | null', 'Overrides of max_items, max_bytes and timeout for logs.'),
+    metrics: doc(batchOverride.nullable().default(null), 'map | null', 'Overrides of max_items, max_bytes and timeout for forwarded metrics.'),
+  })
+  .strict();
+
+const retry = z
+  .object({
+    initial_interval: doc(duration.prefault('1s'), 'duration', 'Wait after the first retryable failure (429, 502, 503, 504, connection errors) unless the backend sent Retry-After.'),
+    max_interval: doc(duration.prefault('30s'), 'duration', 'Cap of one wait between retries.'),
+    multiplier: doc(z.number().min(1).default(1.5), 'number', 'Growth of the wait per consecutive failure.'),
+    randomization_factor: doc(z.number().min(0).max(1).default(0.5), 'number', 'Jitter: each wait is drawn from ±this fraction around the current interval.'),
+  })
+  .strict();
+
+const breaker = z
+  .object({
+    failure_threshold: doc(z.number().int().min(0).default(5), 'integer', 'Consecutive failed requests that open the circuit breaker; 0 never opens it.'),
+    probe_interval: doc(duration.prefault('15s'), 'duration', 'While the breaker is open, one probe request per this interval (±20%) and nothing else.'),
+  })
+  .strict();
+
 const protocol = z.enum(['http/protobuf', 'http/json']);
 const compression = z.enum(['gzip', 'none']);
 
@@ -240,6 +275,20 @@ export const configSchema = z
           })
           .strict()
           .prefault({}),
+        batch: batch.prefault({}),
+        retry: retry.prefault({}),
+        breaker: breaker.prefault({}),
+        concurrency: doc(z.number().int().positive().max(64).default(1), 'integer', 'Export requests in flight per signal; with 1 the backend receives items in queue order.'),
+        readiness: z
+          .object({
+            max_queue_age: doc(
+              duration.nullable().prefault('5m'),
+              'duration | null',
+              '/readyz answers 503 while the oldest item in the export queue is older than this (nothing is dropped); null: never.',
+            ),
+          })
+          .strict()
+          .prefault({}),
         file: z
           .object({
             directory: doc(z.string().nullable().default(null), 'path | null', 'Write OTLP JSON lines here when no OTLP endpoint is set.'),
@@ -287,6 +336,9 @@ export const configSchema = z
         path: ['debug', 'endpoint'],
         message: `binding the debug API to ${cfg.debug.endpoint.host} needs debug.token; use a loopback address or set a token`,
       });
+    }
+    if (cfg.export.retry.initial_interval > cfg.export.retry.max_interval) {
+      ctx.addIssue({ code: 'custom', path: ['export', 'retry', 'initial_interval'], message: 'must not be longer than export.retry.max_interval' });
     }
     const t = cfg.export.otlp.tls;
     if (Boolean(t.cert_file) !== Boolean(t.key_file)) {
