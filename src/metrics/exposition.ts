@@ -4,7 +4,7 @@
  * when rendering OpenMetrics, so one registry cannot serve both; this renderer reads the metric
  * values and writes either format itself.
  */
-import type { MetricObjectWithValues, MetricValue, Registry } from 'prom-client';
+import type { MetricObjectWithValues, MetricValue } from 'prom-client';
 
 export type ExpositionFormat = 'openmetrics' | 'text';
 
@@ -69,7 +69,9 @@ export function renderMetric(metric: MetricObjectWithValues<MetricValue<string>>
     let name = raw.metricName ?? metric.name;
     if (om && isCounter && !name.endsWith('_total')) name = `${name}_total`;
     let line = `${name}${formatLabels(raw.labels)} ${formatValue(raw.value)}`;
-    if (om && raw.exemplar && raw.exemplar.labelSet && Object.keys(raw.exemplar.labelSet).length > 0) {
+    // OpenMetrics allows exemplars on counter samples and histogram buckets only.
+    const exemplarAllowed = isCounter || (type === 'histogram' && name.endsWith('_bucket'));
+    if (om && exemplarAllowed && raw.exemplar && raw.exemplar.labelSet && Object.keys(raw.exemplar.labelSet).length > 0) {
       const ts = raw.exemplar.timestamp;
       line += ` # ${formatLabels(raw.exemplar.labelSet)} ${formatValue(raw.exemplar.value)}${ts ? ` ${ts}` : ''}`;
     }
@@ -78,7 +80,7 @@ export function renderMetric(metric: MetricObjectWithValues<MetricValue<string>>
   return lines.join('\n');
 }
 
-export async function renderRegistry(registry: Registry, format: ExpositionFormat): Promise<string> {
+export async function renderRegistry(registry: { getMetricsAsArray(): unknown[] }, format: ExpositionFormat): Promise<string> {
   type Gettable = { get(): Promise<MetricObjectWithValues<MetricValue<string>>> };
   const metrics = await Promise.all((registry.getMetricsAsArray() as unknown as Gettable[]).map((m) => m.get()));
   const body = metrics.map((m) => renderMetric(m, format)).join('\n');
