@@ -38,7 +38,7 @@ const regex = z.string().superRefine((text, ctx) => {
   try {
     new RegExp(text);
   } catch (err) {
-    ctx.addIssue({ code: 'custom', message: `invalid regular expression: ${(err as Error).message}` });
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
   }
 });
 
