@@ -10,7 +10,7 @@
  */
 import Long from 'long';
 import { RateLimitedLog, type Logger } from '../logger.js';
-import type { AnyValue, KeyValue, LogRecord } from '../otlp/types.js';
+import type { AnyValue, KeyValue, LogRecord, Long as LongValue } from '../otlp/types.js';
 import { anyValueKind, anyValueToString, findAttribute, idToHex } from '../otlp/values.js';
 import type { LogBatch } from '../pipeline/batches.js';
 import type { Observer } from '../pipeline/pipeline.js';
@@ -45,7 +45,11 @@ export class RecordView {
 }
 
 export const RESULTS = ['recorded', 'value_missing', 'value_not_numeric', 'value_negative'] as const;
-type Result = (typeof RESULTS)[number];
+type ResultIndex = 0 | 1 | 2 | 3;
+const RECORDED = 0;
+const VALUE_MISSING = 1;
+const VALUE_NOT_NUMERIC = 2;
+const VALUE_NEGATIVE = 3;
 
 /** An attribute by exact key, else by a dotted path into nested maps (`http.request.method`). */
 function attributePath(attributes: KeyValue[] | undefined, name: string, path: string[]): AnyValue | undefined {
@@ -85,7 +89,25 @@ export function compileField(name: string, captureNames: ReadonlySet<string>): G
 
 export function fieldText(v: FieldValue): string | undefined {
   if (v === undefined || typeof v === 'string') return v;
-  return anyValueKind(v) ? anyValueToString(v) : undefined;
+  switch (anyValueKind(v)) {
+    case 'stringValue':
+      return v.stringValue!;
+    case 'intValue':
+      return longText(v.intValue!);
+    case 'doubleValue':
+      return String(v.doubleValue);
+    case undefined:
+      return undefined;
+    default:
+      return anyValueToString(v);
+  }
+}
+
+/** An int64 as decimal text; int32-sized values (status codes, counts) without a Long round trip. */
+function longText(l: LongValue | number): string {
+  if (typeof l === 'number') return String(l);
+  if ((l.high === 0 && l.low >= 0) || (l.high === -1 && l.low < 0)) return String(l.low);
+  return Long.fromValue(l).toString();
 }
 
 const NUMBER_RE = /^\s*[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*$/;
@@ -135,7 +157,8 @@ export class CompiledRule {
   private readonly labelGetters: Getter[];
   private readonly value: Getter | undefined;
   private readonly scale: number;
-  readonly counts = new Map<Result, number>(RESULTS.map((r) => [r, 0]));
+  /** Records per result (indexed like RESULTS) since the last batch was reported. */
+  readonly counts = new Array<number>(RESULTS.length).fill(0);
 
   constructor(
     readonly rule: MetricRule,
@@ -163,7 +186,7 @@ export class CompiledRule {
   }
 
   /** Evaluate one record; undefined when the rule does not select it. */
-  apply(view: RecordView, now: number, unix: number): Result | undefined {
+  apply(view: RecordView, now: number, unix: number): ResultIndex | undefined {
     let caps: Captures;
     if (this.regex) {
       const text = fieldText(this.source(view, undefined));
@@ -176,11 +199,11 @@ export class CompiledRule {
     let n = 1;
     if (this.value) {
       const raw = this.value(view, caps);
-      if (raw === undefined) return 'value_missing';
+      if (raw === undefined) return VALUE_MISSING;
       n = fieldNumber(raw);
-      if (!Number.isFinite(n)) return 'value_not_numeric';
+      if (!Number.isFinite(n)) return VALUE_NOT_NUMERIC;
       n *= this.scale;
-      if (n < 0 && this.rule.type === 'counter') return 'value_negative';
+      if (n < 0 && this.rule.type === 'counter') return VALUE_NEGATIVE;
     }
     const family = this.family;
     let key = '';
@@ -210,7 +233,7 @@ export class CompiledRule {
         break;
       }
     }
-    return 'recorded';
+    return RECORDED;
   }
 }
 
@@ -229,7 +252,7 @@ export class RuleMetrics implements Observer<LogBatch> {
   readonly name = 'metric_rules';
   readonly rules: CompiledRule[];
   private readonly view = new RecordView();
-  private readonly results: Map<Result, ReturnType<ReturnType<Telemetry['counter']>['labels']>>[];
+  private readonly results: ReturnType<ReturnType<Telemetry['counter']>['labels']>[][];
   private readonly self: ComponentMetrics<never, 'processing'>;
   private readonly limitedLog: RateLimitedLog;
 
@@ -247,8 +270,8 @@ export class RuleMetrics implements Observer<LogBatch> {
     }
     ruleNamesOf.set(o.telemetry, names);
     this.results = this.rules.map((r) => {
-      const children = new Map(RESULTS.map((result) => [result, records.labels({ rule: r.rule.name, result })]));
-      for (const c of children.values()) c.inc(0);
+      const children = RESULTS.map((result) => records.labels({ rule: r.rule.name, result }));
+      for (const c of children) c.inc(0);
       return children;
     });
     this.self = new ComponentMetrics(o.telemetry, 'metric_rules', { discarded: {}, errorStages: ['processing'] });
@@ -278,17 +301,17 @@ export class RuleMetrics implements Observer<LogBatch> {
           view.reset(record, resource);
           for (const rule of rules) {
             const result = rule.apply(view, now, unix);
-            if (result) rule.counts.set(result, rule.counts.get(result)! + 1);
+            if (result !== undefined) rule.counts[result]++;
           }
         }
       }
     }
     this.self.received.inc(received);
     rules.forEach((rule, i) => {
-      for (const [result, n] of rule.counts) {
-        if (n > 0) {
-          this.results[i].get(result)!.inc(n);
-          rule.counts.set(result, 0);
+      for (let r = 0; r < RESULTS.length; r++) {
+        if (rule.counts[r] > 0) {
+          this.results[i][r].inc(rule.counts[r]);
+          rule.counts[r] = 0;
         }
       }
     });

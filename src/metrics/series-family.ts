@@ -14,6 +14,7 @@
  * more than everything else on the hot path, and a scraper reads one exemplar per slot anyway.
  */
 import { idToHex } from '../otlp/values.js';
+import { escapeLabel, formatValue, renderHeader, type ExpositionFormat, type SelfRenderingMetric } from './exposition.js';
 
 export type FamilyType = 'counter' | 'gauge' | 'histogram';
 
@@ -54,6 +55,8 @@ export class Series {
   exTime: Float64Array | undefined;
   /** Monotonic ms of the last exemplar refresh per slot. */
   exAt: Float64Array | undefined;
+  /** The labels as exposition text (`a="x",b="y"`), built at the first scrape. */
+  labelText: string | undefined;
 
   constructor(
     readonly labels: Readonly<Record<string, string>>,
@@ -87,7 +90,7 @@ interface Sample {
   exemplar?: Exemplar;
 }
 
-export class SeriesFamily {
+export class SeriesFamily implements SelfRenderingMetric {
   readonly name: string;
   readonly help: string;
   readonly type: FamilyType;
@@ -102,6 +105,8 @@ export class SeriesFamily {
   private overflowed = 0;
   /** Series removed for idleness since the last `takeCounts()`. */
   private removed = 0;
+  /** Bumped whenever series are removed: callers that cache Series objects drop their cache then. */
+  generation = 0;
   private readonly series = new Map<string, Series>();
   private overflowSeries: Series | undefined;
   private lastSweep = -Infinity;
@@ -138,8 +143,8 @@ export class SeriesFamily {
     return this.series.size;
   }
 
-  get hasOverflow(): boolean {
-    return this.overflowSeries !== undefined;
+  isOverflow(s: Series): boolean {
+    return s === this.overflowSeries;
   }
 
   /** The series for `key`, if it exists. */
@@ -224,6 +229,7 @@ export class SeriesFamily {
     const idle = this.idleTimeoutMs;
     if (idle === null) return;
     const cutoff = now - idle;
+    const before = this.removed;
     for (const [key, s] of this.series) {
       if (s.updatedAt < cutoff && !s.pinned) {
         this.series.delete(key);
@@ -234,6 +240,7 @@ export class SeriesFamily {
       this.overflowSeries = undefined;
       this.removed++;
     }
+    if (this.removed !== before) this.generation++;
   }
 
   /** Counts since the last call, for the self metrics. */
@@ -245,6 +252,7 @@ export class SeriesFamily {
   }
 
   reset(): void {
+    this.generation++;
     for (const [key, s] of this.series) if (!s.pinned) this.series.delete(key);
     for (const s of this.series.values()) {
       s.value = s.sum = s.count = 0;
@@ -261,6 +269,40 @@ export class SeriesFamily {
     for (const s of this.series.values()) this.samples(s, values);
     if (this.overflowSeries) this.samples(this.overflowSeries, values);
     return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
+  }
+
+  /** The exposition text, written straight from the series (no sample objects per scrape). */
+  renderExposition(format: ExpositionFormat): string {
+    const lines = renderHeader(this.name, this.help, this.type, format);
+    const om = format === 'openmetrics';
+    for (const s of this.series.values()) this.renderSeries(s, om, lines);
+    if (this.overflowSeries) this.renderSeries(this.overflowSeries, om, lines);
+    return lines.join('\n');
+  }
+
+  private renderSeries(s: Series, om: boolean, out: string[]): void {
+    s.labelText ??= Object.entries(s.labels)
+      .map(([k, v]) => `${k}="${escapeLabel(v)}"`)
+      .join(',');
+    const labels = s.labelText;
+    if (this.type !== 'histogram') {
+      out.push(`${this.name}${labels ? `{${labels}}` : ''} ${formatValue(s.value)}${om ? this.exemplarText(s, 0) : ''}`);
+      return;
+    }
+    const prefix = `${this.name}_bucket{${labels ? `${labels},` : ''}le="`;
+    let cumulative = 0;
+    for (let i = 0; i <= this.bounds.length; i++) {
+      cumulative += s.buckets![i];
+      out.push(`${prefix}${i < this.bounds.length ? this.boundLabels[i] : '+Inf'}"} ${cumulative}${om ? this.exemplarText(s, i) : ''}`);
+    }
+    const braces = labels ? `{${labels}}` : '';
+    out.push(`${this.name}_sum${braces} ${formatValue(s.sum)}`, `${this.name}_count${braces} ${s.count}`);
+  }
+
+  private exemplarText(s: Series, slot: number): string {
+    if (!s.exTrace || !s.exTrace[slot]) return '';
+    const span = s.exSpan![slot] ? `,span_id="${s.exSpan![slot]}"` : '';
+    return ` # {trace_id="${s.exTrace[slot]}"${span}} ${formatValue(s.exValue![slot])} ${s.exTime![slot]}`;
   }
 
   private samples(s: Series, out: Sample[]): void {

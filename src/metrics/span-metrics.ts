@@ -15,7 +15,7 @@ import type { Observer } from '../pipeline/pipeline.js';
 import { ComponentMetrics } from './component-metrics.js';
 import { acquireFamily } from './families.js';
 import { sanitizeLabelName } from './rule-schema.js';
-import { KEY_SEP, type SeriesFamily } from './series-family.js';
+import { KEY_SEP, type Series, type SeriesFamily } from './series-family.js';
 import { SpanDedupe } from './span-dedupe.js';
 import type { Telemetry } from './telemetry.js';
 
@@ -45,6 +45,11 @@ export interface SpanMetricsOptions {
   log: Logger;
 }
 
+interface SeriesPair {
+  c: Series;
+  h: Series;
+}
+
 export class SpanMetrics implements Observer<TraceBatch> {
   readonly name = 'span_metrics';
   readonly calls: SeriesFamily;
@@ -55,6 +60,8 @@ export class SpanMetrics implements Observer<TraceBatch> {
   private readonly self: ComponentMetrics<'duplicate', 'processing'>;
   private readonly evictions;
   private readonly limitedLog: RateLimitedLog;
+  private readonly cache = new Map<string, Map<string, (SeriesPair | undefined)[]>>();
+  private readonly cacheGeneration = [-1, -1];
   private reportedExpired = 0;
   private reportedEvicted = 0;
 
@@ -102,7 +109,7 @@ export class SpanMetrics implements Observer<TraceBatch> {
   private process(batch: TraceBatch): void {
     const now = performance.now();
     const unix = Date.now() / 1000;
-    const { calls, duration, dedupe, dimensionLabels } = this;
+    const { calls, duration, dedupe } = this;
     dedupe?.expire(now);
     let received = 0;
     let duplicates = 0;
@@ -119,20 +126,10 @@ export class SpanMetrics implements Observer<TraceBatch> {
           }
           const kind = span.kind ?? 0;
           const code = span.status?.code ?? 0;
-          let key = service + KEY_SEP + span.name + KEY_SEP + kind + KEY_SEP + code;
-          let dims: string[] | undefined;
-          if (dimensionLabels.length > 0) {
-            dims = this.dimensionValues(span.attributes, resourceDims);
-            for (const d of dims) key += KEY_SEP + d;
-          }
           const seconds = spanSeconds(span);
-          let c = calls.find(key);
-          let h = duration.find(key);
-          if (!c || !h) {
-            const labels = this.labels(service, span, kind, code, dims);
-            c ??= calls.create(key, labels, now);
-            h ??= duration.create(key, labels, now);
-          }
+          const pair = this.series(service, span, kind, code, resourceDims, now);
+          const c = pair.c;
+          const h = pair.h;
           calls.add(c, 1, now);
           const slot = duration.observe(h, seconds, now);
           if (span.traceId?.byteLength === 16) {
@@ -150,6 +147,51 @@ export class SpanMetrics implements Observer<TraceBatch> {
       this.reportedExpired = dedupe.expired;
       this.reportedEvicted = dedupe.evicted;
     }
+  }
+
+  /**
+   * The calls and duration series of a span. Without dimensions the pair is cached by service, name,
+   * kind and status (no key string to build and hash per span); the cache holds live, non-overflow
+   * series only and is dropped whenever a family removes series, so it never outgrows the budget.
+   */
+  private series(service: string, span: Span, kind: number, code: number, resourceDims: string[], now: number): SeriesPair {
+    const { calls, duration } = this;
+    const slot = kind < 6 && code < 3 && this.dimensionLabels.length === 0 ? kind * 3 + code : -1;
+    let byName: Map<string, (SeriesPair | undefined)[]> | undefined;
+    if (slot >= 0) {
+      if (calls.generation !== this.cacheGeneration[0] || duration.generation !== this.cacheGeneration[1]) this.dropCache();
+      byName = this.cache.get(service);
+      const hit = byName?.get(span.name)?.[slot];
+      if (hit) return hit;
+    }
+    let key = service + KEY_SEP + span.name + KEY_SEP + kind + KEY_SEP + code;
+    let dims: string[] | undefined;
+    if (this.dimensionLabels.length > 0) {
+      dims = this.dimensionValues(span.attributes, resourceDims);
+      for (const d of dims) key += KEY_SEP + d;
+    }
+    let c = calls.find(key);
+    let h = duration.find(key);
+    if (!c || !h) {
+      const labels = this.labels(service, span, kind, code, dims);
+      c ??= calls.create(key, labels, now);
+      h ??= duration.create(key, labels, now);
+    }
+    const pair = { c, h };
+    if (slot >= 0 && !calls.isOverflow(c) && !duration.isOverflow(h)) {
+      if (calls.generation !== this.cacheGeneration[0] || duration.generation !== this.cacheGeneration[1]) this.dropCache();
+      if (!byName) this.cache.set(service, (byName = new Map()));
+      let slots = byName.get(span.name);
+      if (!slots) byName.set(span.name, (slots = new Array<SeriesPair | undefined>(18)));
+      slots[slot] = pair;
+    }
+    return pair;
+  }
+
+  private dropCache(): void {
+    this.cache.clear();
+    this.cacheGeneration[0] = this.calls.generation;
+    this.cacheGeneration[1] = this.duration.generation;
   }
 
   private dimensionValues(attributes: KeyValue[] | undefined, resourceDims: string[]): string[] {

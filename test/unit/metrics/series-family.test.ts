@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { renderMetric } from '../../../src/metrics/exposition.js';
 import { EXEMPLAR_REFRESH_MS, SeriesFamily } from '../../../src/metrics/series-family.js';
 
 const traceA = Buffer.from('0af7651916cd43dd8448eb211c80319c', 'hex');
@@ -86,5 +87,25 @@ describe('SeriesFamily', () => {
     const s = f.create('1', { a: '1' }, 0);
     f.exemplar(s, 0, 1, traceA, spanA, 0, 1);
     expect(s.exTrace).toBeUndefined();
+  });
+
+  it('renders itself exactly as the generic renderer renders its samples, in both formats', async () => {
+    const hist = new SeriesFamily({ name: 'd_seconds', help: 'A "d"\\n.', type: 'histogram', labelNames: ['a'], buckets: [0.1, 1], exemplars: true, maxSeries: 1, idleTimeoutMs: null });
+    const counter = family({ maxSeries: 1 });
+    for (const f of [hist, counter]) {
+      const s = f.create('k', { a: 'x"y\\z' }, 0);
+      const overflow = f.create('other', { a: 'o' }, 0);
+      for (const target of [s, overflow]) {
+        if (f.type === 'histogram') f.exemplar(target, f.observe(target, 0.5, 0), 0.5, traceA, spanA, 0, 1700000000.5);
+        else {
+          f.add(target, 2, 0);
+          f.exemplar(target, 0, 1, traceA, null, 0, 1700000000);
+        }
+      }
+      for (const format of ['text', 'openmetrics'] as const) {
+        expect(f.renderExposition(format)).toBe(renderMetric((await f.get()) as never, format));
+      }
+    }
+    expect(counter.renderExposition('openmetrics')).toContain('x_total{otel_metric_overflow="true"} 2 # {trace_id="');
   });
 });
