@@ -6,6 +6,7 @@
  * are bound once, and the hot path adds per batch.
  */
 import type { Counter } from 'prom-client';
+import { RateLimitedLog, type Logger } from '../logger.js';
 import type { Telemetry } from './telemetry.js';
 
 type Child = ReturnType<Counter<string>['labels']>;
@@ -59,4 +60,35 @@ export class ComponentMetrics<R extends string = string, S extends string = stri
   errors(stage: S): Child {
     return this.errorsBy[stage];
   }
+}
+
+/**
+ * An observer that never throws into the pipeline: the batch is already durable when observers
+ * run, so a failure here must not turn into an error answer (and a retry) for the sender. It is
+ * counted in `tracetail_component_errors_total{stage="processing"}` and logged once per interval.
+ */
+export abstract class GuardedObserver<B, R extends string = never> {
+  protected readonly self: ComponentMetrics<R, 'processing'>;
+  private readonly limitedLog: RateLimitedLog;
+
+  constructor(
+    readonly name: string,
+    telemetry: Telemetry,
+    log: Logger,
+    discarded: Record<R, { intentional: boolean }>,
+  ) {
+    this.self = new ComponentMetrics(telemetry, name, { discarded, errorStages: ['processing'] });
+    this.limitedLog = new RateLimitedLog(log);
+  }
+
+  observe(batch: B): void {
+    try {
+      this.process(batch);
+    } catch (err) {
+      this.self.errors('processing').inc();
+      this.limitedLog.error(this.name, { err, component: this.name }, 'a metrics stage could not process a batch');
+    }
+  }
+
+  protected abstract process(batch: B): void;
 }

@@ -4,12 +4,12 @@
  * `severity` is one of a fixed set (the OTel log data model's ranges), so the label stays bounded
  * whatever level names the app writes.
  */
-import { RateLimitedLog, type Logger } from '../logger.js';
+import type { Logger } from '../logger.js';
 import type { LogRecord } from '../otlp/types.js';
 import { anyValueToString, findAttribute } from '../otlp/values.js';
 import type { LogBatch } from '../pipeline/batches.js';
 import type { Observer } from '../pipeline/pipeline.js';
-import { ComponentMetrics } from './component-metrics.js';
+import { GuardedObserver } from './component-metrics.js';
 import { acquireFamily } from './families.js';
 import { KEY_SEP, type SeriesFamily } from './series-family.js';
 import type { Telemetry } from './telemetry.js';
@@ -68,13 +68,11 @@ export interface LogMetricsOptions {
   log: Logger;
 }
 
-export class LogMetrics implements Observer<LogBatch> {
-  readonly name = 'log_metrics';
+export class LogMetrics extends GuardedObserver<LogBatch> implements Observer<LogBatch> {
   readonly records: SeriesFamily;
-  private readonly self: ComponentMetrics<never, 'processing'>;
-  private readonly limitedLog: RateLimitedLog;
 
   constructor(private readonly o: LogMetricsOptions) {
+    super('log_metrics', o.telemetry, o.log, {});
     this.records = acquireFamily(o.telemetry, {
       name: LOG_RECORDS_METRIC,
       help: 'Log records by service, severity and whether they carry trace context (present or absent).',
@@ -91,20 +89,9 @@ export class LogMetrics implements Observer<LogBatch> {
         this.records.pin(service + KEY_SEP + severity + KEY_SEP + context, { service_name: service, severity, trace_context: context }, now);
       }
     }
-    this.self = new ComponentMetrics(o.telemetry, 'log_metrics', { discarded: {}, errorStages: ['processing'] });
-    this.limitedLog = new RateLimitedLog(o.log);
   }
 
-  observe(batch: LogBatch): void {
-    try {
-      this.process(batch);
-    } catch (err) {
-      this.self.errors('processing').inc();
-      this.limitedLog.error('log_metrics', { err }, 'log metrics could not count a batch');
-    }
-  }
-
-  private process(batch: LogBatch): void {
+  protected process(batch: LogBatch): void {
     const now = performance.now();
     const unix = Date.now() / 1000;
     const family = this.records;

@@ -9,12 +9,12 @@
  * costs its filter checks and, when it matches, one series lookup.
  */
 import Long from 'long';
-import { RateLimitedLog, type Logger } from '../logger.js';
+import type { Logger } from '../logger.js';
 import type { AnyValue, KeyValue, LogRecord, Long as LongValue } from '../otlp/types.js';
 import { anyValueKind, anyValueToString, findAttribute, idToHex } from '../otlp/values.js';
 import type { LogBatch } from '../pipeline/batches.js';
 import type { Observer } from '../pipeline/pipeline.js';
-import { ComponentMetrics } from './component-metrics.js';
+import { GuardedObserver } from './component-metrics.js';
 import { acquireFamily } from './families.js';
 import { hasTraceContext, severityOf } from './log-metrics.js';
 import { DEFAULT_RULE_BUCKETS, VALUE_UNITS, type MetricRule } from './rule-schema.js';
@@ -248,15 +248,13 @@ export interface RuleMetricsOptions {
   log: Logger;
 }
 
-export class RuleMetrics implements Observer<LogBatch> {
-  readonly name = 'metric_rules';
+export class RuleMetrics extends GuardedObserver<LogBatch> implements Observer<LogBatch> {
   readonly rules: CompiledRule[];
   private readonly view = new RecordView();
   private readonly results: ReturnType<ReturnType<Telemetry['counter']>['labels']>[][];
-  private readonly self: ComponentMetrics<never, 'processing'>;
-  private readonly limitedLog: RateLimitedLog;
 
   constructor(o: RuleMetricsOptions) {
+    super('metric_rules', o.telemetry, o.log, {});
     this.rules = o.rules.map((rule) => new CompiledRule(rule, o.telemetry, o));
     const records = o.telemetry.counter({
       name: 'tracetail_metric_rule_records_total',
@@ -274,21 +272,13 @@ export class RuleMetrics implements Observer<LogBatch> {
       for (const c of children) c.inc(0);
       return children;
     });
-    this.self = new ComponentMetrics(o.telemetry, 'metric_rules', { discarded: {}, errorStages: ['processing'] });
-    this.limitedLog = new RateLimitedLog(o.log);
   }
 
-  observe(batch: LogBatch): void {
-    if (this.rules.length === 0) return;
-    try {
-      this.process(batch);
-    } catch (err) {
-      this.self.errors('processing').inc();
-      this.limitedLog.error('metric_rules', { err }, 'metrics rules could not evaluate a batch');
-    }
+  override observe(batch: LogBatch): void {
+    if (this.rules.length > 0) super.observe(batch);
   }
 
-  private process(batch: LogBatch): void {
+  protected process(batch: LogBatch): void {
     const now = performance.now();
     const unix = Date.now() / 1000;
     const { view, rules } = this;

@@ -7,12 +7,12 @@
  * It observes trace batches after they are durable, so a request that was refused is never
  * counted; a request that was accepted and retried anyway is recognised by its span ids.
  */
-import { RateLimitedLog, type Logger } from '../logger.js';
+import type { Logger } from '../logger.js';
 import type { KeyValue, Long, Span } from '../otlp/types.js';
 import { anyValueToString, findAttribute } from '../otlp/values.js';
 import type { TraceBatch } from '../pipeline/batches.js';
 import type { Observer } from '../pipeline/pipeline.js';
-import { ComponentMetrics } from './component-metrics.js';
+import { GuardedObserver } from './component-metrics.js';
 import { acquireFamily } from './families.js';
 import { sanitizeLabelName } from './rule-schema.js';
 import { KEY_SEP, type Series, type SeriesFamily } from './series-family.js';
@@ -50,22 +50,20 @@ interface SeriesPair {
   h: Series;
 }
 
-export class SpanMetrics implements Observer<TraceBatch> {
-  readonly name = 'span_metrics';
+export class SpanMetrics extends GuardedObserver<TraceBatch, 'duplicate'> implements Observer<TraceBatch> {
   readonly calls: SeriesFamily;
   readonly duration: SeriesFamily;
   private readonly serviceLabel: string;
   private readonly dimensionLabels: string[];
   private readonly dedupe: SpanDedupe | undefined;
-  private readonly self: ComponentMetrics<'duplicate', 'processing'>;
   private readonly evictions;
-  private readonly limitedLog: RateLimitedLog;
   private readonly cache = new Map<string, Map<string, (SeriesPair | undefined)[]>>();
   private readonly cacheGeneration = [-1, -1];
   private reportedExpired = 0;
   private reportedEvicted = 0;
 
   constructor(private readonly o: SpanMetricsOptions) {
+    super('span_metrics', o.telemetry, o.log, { duplicate: { intentional: true } });
     const names = SPAN_METRIC_NAMES[o.naming];
     this.serviceLabel = names.service;
     this.dimensionLabels = o.dimensions.map(sanitizeLabelName);
@@ -80,7 +78,6 @@ export class SpanMetrics implements Observer<TraceBatch> {
       help: 'Span durations in seconds by service, span name, kind and status code.',
     });
     this.dedupe = o.dedupeMaxSpans > 0 ? new SpanDedupe(o.dedupeWindowMs, o.dedupeMaxSpans) : undefined;
-    this.self = new ComponentMetrics(o.telemetry, 'span_metrics', { discarded: { duplicate: { intentional: true } }, errorStages: ['processing'] });
     const evictions = o.telemetry.counter({
       name: 'tracetail_span_dedupe_evictions_total',
       help: 'Span ids forgotten by span-metrics deduplication: expired (the window passed) or capacity (dedupe_max_spans reached early; a retry of such a span would be counted twice).',
@@ -89,7 +86,6 @@ export class SpanMetrics implements Observer<TraceBatch> {
     this.evictions = { expired: evictions.labels({ reason: 'expired' }), capacity: evictions.labels({ reason: 'capacity' }) };
     this.evictions.expired.inc(0);
     this.evictions.capacity.inc(0);
-    this.limitedLog = new RateLimitedLog(o.log);
   }
 
   /** The names of the families this observer owns (kept across a reload). */
@@ -97,16 +93,7 @@ export class SpanMetrics implements Observer<TraceBatch> {
     return [this.calls.name, this.duration.name];
   }
 
-  observe(batch: TraceBatch): void {
-    try {
-      this.process(batch);
-    } catch (err) {
-      this.self.errors('processing').inc();
-      this.limitedLog.error('span_metrics', { err }, 'span metrics could not count a batch');
-    }
-  }
-
-  private process(batch: TraceBatch): void {
+  protected process(batch: TraceBatch): void {
     const now = performance.now();
     const unix = Date.now() / 1000;
     const { calls, duration, dedupe } = this;

@@ -2,6 +2,7 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MetricsHarness, promtoolProblems, sampleValue, samples } from '../../helpers/metrics-harness.js';
+import type { TraceBatch } from '../../../src/pipeline/batches.js';
 import { SdkSource, SpanKind } from '../../helpers/otel-batches.js';
 import { requireTool } from '../../helpers/tools.js';
 import { waitFor } from '../../helpers/wait.js';
@@ -66,6 +67,14 @@ describe('span metrics', () => {
     expect(sampleValue(body, 'traces_span_metrics_calls_total', { span_name: 'POST /pay' })).toBe(5);
     expect(h.queuedItems('traces')).toBe(10);
     expect(sampleValue(body, 'tracetail_component_discarded_items_total', { component: 'span_metrics', reason: 'duplicate', intentional: 'true' })).toBe(5);
+  });
+
+  it('never fails a durable batch: a batch it cannot read is counted as an error', async () => {
+    h = await new MetricsHarness().start();
+    const broken = { resourceSpans: [{ resource: null, scopeSpans: null }], transport: 'http' } as unknown as TraceBatch;
+    await expect(h.traces.consume(broken)).resolves.toBeUndefined();
+    const { body } = await h.scrape();
+    expect(sampleValue(body, 'tracetail_component_errors_total', { component: 'span_metrics', stage: 'processing' })).toBe(1);
   });
 
   it('forgets span ids past dedupe_max_spans and counts the early evictions', async () => {

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/config/load.js';
 import { ConfigError } from '../../../src/errors.js';
+import { ROOT } from '../../helpers/cli.js';
 import { RULES_FIXTURE } from '../../helpers/metrics-harness.js';
 
 function problems(text: string): string[] {
@@ -27,6 +28,13 @@ describe('metrics.rules validation', () => {
       ['app_queue_depth', 'gauge'],
     ]);
     expect(c.metrics.rules[1]).toMatchObject({ value: 'duration_ms', unit: 'ms', source: 'body', exemplars: true });
+  });
+
+  it('accepts the rules shown in the README', () => {
+    const readme = readFileSync(`${ROOT}/README.md`, 'utf8');
+    const blocks = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]).filter((b) => b.includes('rules:'));
+    expect(blocks.length).toBeGreaterThan(0);
+    for (const text of blocks) expect(loadConfig({ text, env: {} }).metrics.rules.length).toBeGreaterThan(0);
   });
 
   it('names the rule and the key of every problem', () => {
