@@ -68,14 +68,19 @@ describe.skipIf(!hasPrometheus)('Prometheus scraping tracetail', () => {
     await wave(80, 20);
     await waitFor(async () => (await prom.value(total)) === 110, { timeoutMs: 30_000, intervalMs: 250, what: 'wave 2 in Prometheus' });
 
-    const [raw] = await prom.query(`${CALLS}{${CART},status_code="STATUS_CODE_UNSET"}[5m]`);
-    const values = (raw as PromSample).values!.map(([t, v]) => [Number(t), Number(v)] as const);
-    const t1 = values.filter(([, v]) => v === 8).at(-1)![0];
-    const t2 = values.find(([, v]) => v === 88)![0];
-    const rangeMs = Math.round((t2 - t1) * 1000);
-    const window = `[${rangeMs}ms]`;
+    // The scrapes around wave 2: the last that saw a series at `before` and the first at `after`.
+    // A range from one to the other holds exactly those two samples.
+    const around = async (series: string, before: number, after: number) => {
+      const [raw] = await prom.query(`${series}[5m]`);
+      const values = (raw as PromSample).values!.map(([t, v]) => [Number(t), Number(v)] as const);
+      const t1 = values.filter(([, v]) => v === before).at(-1)![0];
+      const t2 = values.find(([, v]) => v === after)![0];
+      const ms = Math.round((t2 - t1) * 1000);
+      return { t2, window: `[${ms}ms]`, seconds: ms / 1000 };
+    };
+    const { t2, window, seconds } = await around(`${CALLS}{${CART},status_code="STATUS_CODE_UNSET"}`, 8, 88);
     // A range that starts and ends on the two samples: Prometheus does not extrapolate.
-    expect(await prom.value(`sum(rate(${CALLS}{${CART}}${window}))`, t2)).toBeCloseTo(100 / (rangeMs / 1000), 6);
+    expect(await prom.value(`sum(rate(${CALLS}{${CART}}${window}))`, t2)).toBeCloseTo(100 / seconds, 6);
     expect(await prom.value(`sum(rate(${CALLS}{${CART},status_code="STATUS_CODE_ERROR"}${window})) / sum(rate(${CALLS}{${CART}}${window}))`, t2)).toBeCloseTo(0.2, 9);
     // 80 calls in (0.01, 0.05], 20 in (0.2, 0.4]: the 95th is 15/20 of the way through the second.
     expect(await prom.value(`histogram_quantile(0.95, sum by (le) (rate(traces_span_metrics_duration_seconds_bucket{${CART}}${window})))`, t2)).toBeCloseTo(0.35, 9);
@@ -85,7 +90,11 @@ describe.skipIf(!hasPrometheus)('Prometheus scraping tracetail', () => {
     expect(await prom.value('app_http_requests_total{route="/cart",status_code="200"}')).toBe(88);
     expect(await prom.value('app_http_requests_total{route="/cart",status_code="500"}')).toBe(22);
     expect(await prom.value('app_payment_failures_total{provider="stripe",reason="card_declined"}')).toBe(22);
-    expect(await prom.value(`histogram_quantile(0.95, sum by (le) (rate(app_http_request_duration_seconds_bucket{route="/cart"}${window})))`, t2)).toBeCloseTo(0.25 + 0.25 * (15 / 20), 9);
+    const rule = await around('app_http_request_duration_seconds_count{route="/cart"}', 10, 110);
+    expect(await prom.value(`histogram_quantile(0.95, sum by (le) (rate(app_http_request_duration_seconds_bucket{route="/cart"}${rule.window})))`, rule.t2)).toBeCloseTo(
+      0.25 + 0.25 * (15 / 20),
+      9,
+    );
     expect(await prom.value('tracetail_log_records_total{service_name="checkout",severity="error",trace_context="present"}')).toBe(44);
 
     // Past the budget of 30: one overflow series holds the rest.
