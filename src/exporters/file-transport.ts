@@ -1,6 +1,6 @@
 /**
  * The file exporter: OTLP JSON, one export request per line, in `<directory>/<signal>.jsonl`,
- * rotated to `<signal>-<timestamp>.jsonl` past `maxFileBytes`. Used when no OTLP endpoint is set,
+ * rotated to `<signal>-<timestamp>-<sequence>.jsonl` past `maxFileBytes`. Used when no OTLP endpoint is set,
  * so that nothing is lost and a newcomer can see what would be exported.
  */
 import { mkdirSync } from 'node:fs';
@@ -13,6 +13,7 @@ import type { SendResult, Transport } from './transport.js';
 export class FileTransport implements Transport {
   readonly name = 'file';
   private readonly files = new Map<Signal, { handle: FileHandle; size: number }>();
+  private rotations = 0;
 
   constructor(
     readonly directory: string,
@@ -42,8 +43,11 @@ export class FileTransport implements Transport {
     if (file && file.size > 0 && file.size + nextBytes > this.maxFileBytes) {
       await file.handle.close();
       this.files.delete(signal);
+      // Several rotations can fall in one millisecond: the sequence number keeps each name unique
+      // (a rename onto an existing name would replace that file) and the names in order.
       const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-      await rename(this.pathOf(signal), join(this.directory, `${signal}-${stamp}.jsonl`));
+      const seq = String(++this.rotations).padStart(6, '0');
+      await rename(this.pathOf(signal), join(this.directory, `${signal}-${stamp}-${seq}.jsonl`));
       file = undefined;
     }
     if (!file) {
