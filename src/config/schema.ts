@@ -5,6 +5,7 @@
  */
 import picomatch from 'picomatch';
 import { z } from 'zod';
+import { metricRulesSchema, RESERVED_LABELS, sanitizeLabelName } from '../metrics/rule-schema.js';
 import { parseDuration, parseSize } from './units.js';
 
 /** Metadata shown in the README reference: the type as a user writes it, and what the key does. */
@@ -250,12 +251,23 @@ export const configSchema = z
               'list of seconds',
               'Duration histogram bucket bounds.',
             ),
-            dimensions: doc(z.array(z.string().min(1)).default([]), 'list of strings', 'Extra span or resource attributes turned into labels.'),
+            dimensions: doc(
+              z.array(z.string().min(1)).default([]).superRefine(checkDimensions),
+              'list of strings',
+              'Extra span or resource attributes turned into labels (`http.route` becomes `http_route`).',
+            ),
+            dedupe_window: doc(duration.prefault('5m'), 'duration', 'A span id seen again within this window (an SDK retrying an accepted request) is not counted twice.'),
+            dedupe_max_spans: doc(z.number().int().nonnegative().default(100000), 'integer', 'Most span ids remembered for deduplication; past it the oldest are forgotten early (counted). 0 disables deduplication.'),
           })
           .strict()
           .prefault({}),
-        max_series_per_metric: doc(z.number().int().positive().default(2000), 'integer', 'Cardinality budget; new label sets past it go to an overflow series.'),
-        rules: doc(z.array(z.unknown()).default([]), 'list', 'User-defined log -> metric rules.'),
+        max_series_per_metric: doc(z.number().int().positive().default(2000), 'integer', 'Cardinality budget per metric; new label sets past it go to one overflow series (`otel_metric_overflow="true"`).'),
+        series_idle_timeout: doc(
+          duration.nullable().prefault('1h'),
+          'duration | null',
+          'A span, log or rule series not updated for this long is removed (a counter that comes back starts again from 0, like a reset); null keeps series forever.',
+        ),
+        rules: doc(metricRulesSchema.default([]), 'list of rules', 'User-defined log -> metric rules (see Metrics).'),
       })
       .strict()
       .prefault({}),
@@ -345,6 +357,19 @@ export const configSchema = z
       ctx.addIssue({ code: 'custom', path: ['export', 'otlp', 'tls'], message: 'cert_file and key_file must be set together' });
     }
   });
+
+function checkDimensions(dimensions: string[], ctx: z.RefinementCtx): void {
+  const seen = new Map<string, string>();
+  dimensions.forEach((dimension, i) => {
+    const label = sanitizeLabelName(dimension);
+    const clash = seen.get(label);
+    if (clash !== undefined) ctx.addIssue({ code: 'custom', path: [i], message: `"${dimension}" and "${clash}" both become the label ${label}` });
+    else if (RESERVED_LABELS.has(label) || ['service_name', 'service', 'span_name', 'span_kind', 'status_code'].includes(label)) {
+      ctx.addIssue({ code: 'custom', path: [i], message: `"${dimension}" becomes the label ${label}, which span metrics already use` });
+    }
+    seen.set(label, dimension);
+  });
+}
 
 export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\./.test(host);
