@@ -106,6 +106,12 @@ export function createOtlpHttpHandler(ingest: OtlpIngest, limits: BodyLimits): O
       const r = ingest.refusal(new PayloadTooLargeError(`request body of ${declared} bytes is larger than limits.max_request_bytes (${limits.maxBytes} bytes)`), signal);
       return refuseWith(req, res, signal, format, r);
     }
+    try {
+      // Above the memory limit, push back before the body is read into memory.
+      ingest.admit();
+    } catch (err) {
+      return refuseWith(req, res, signal, format, ingest.refusal(err, signal));
+    }
     if (expectsContinue) res.writeContinue();
     readBody(req, encoding, limits)
       .then((body) => ingest.ingest(signal, body, format))

@@ -42,6 +42,8 @@ export class OtlpIngest {
     private readonly consumers: GraphContext['consumers'],
     readonly metrics: TransportMetrics,
     private readonly log: Logger,
+    /** Throws a backpressure error when the sidecar must not take a request now (memory limit). */
+    readonly admit: () => void = () => undefined,
   ) {
     this.limitedLog = new RateLimitedLog(log);
   }

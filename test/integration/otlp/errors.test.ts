@@ -196,6 +196,17 @@ describe('OTLP/HTTP refusals', () => {
     expect(await h.metricValue('tracetail_otlp_requests_total', { transport: 'http', signal: 'traces', code: '429' })).toBe(1);
   });
 
+  it('429 before reading the body when the memory guard refuses admission', async () => {
+    const before = h.traces.batches.length;
+    h.refuseAdmission = () => new MemoryLimitError('memory above limits.memory_mib', 1000);
+    const refused = await request(h.http, { path: '/v1/traces', headers: PB, body: tracePb(), agent });
+    expect(refused.status).toBe(429);
+    expect(refused.headers['retry-after']).toBe('1');
+    expect(h.traces.batches.length).toBe(before);
+    h.refuseAdmission = undefined;
+    await expectGood();
+  });
+
   it('200 with partial success for spans and log records with invalid ids; the valid ones are kept', async () => {
     const good = span();
     const spans = [good, span('5b8efff798038103'), span(undefined, '0000000000000000'), span('00000000000000000000000000000000')];

@@ -42,6 +42,8 @@ export interface OtlpHarness {
   metrics: CapturingConsumer<MetricBatch>;
   telemetry: Telemetry;
   receivers: Receiver[];
+  /** When set, the sidecar's admission check (memory guard) refuses with this error before a body is read. */
+  refuseAdmission?: () => Error;
   metricValue(name: string, labels: Record<string, string>): Promise<number | undefined>;
   stop(): Promise<void>;
 }
@@ -66,10 +68,15 @@ export async function startOtlp(extra: Record<string, unknown> = {}): Promise<Ot
   const traces = new CapturingConsumer<TraceBatch>();
   const logs = new CapturingConsumer<LogBatch>();
   const metrics = new CapturingConsumer<MetricBatch>();
-  const receivers = buildOtlpReceivers({ config, log: createLogger('silent'), telemetry, consumers: { traces, logs, metrics } });
+  let harness: OtlpHarness | undefined;
+  const admit = () => {
+    const err = harness?.refuseAdmission?.();
+    if (err) throw err;
+  };
+  const receivers = buildOtlpReceivers({ config, log: createLogger('silent'), telemetry, consumers: { traces, logs, metrics }, admit });
   for (const r of receivers) await r.start();
   const endpointOf = (name: string) => (receivers.find((r) => r.name === name) as (Receiver & { endpoint?: string }) | undefined)?.endpoint ?? '';
-  return {
+  harness = {
     dir,
     http: endpointOf('receiver/otlp-http'),
     unix: endpointOf('receiver/otlp-unix'),
@@ -88,6 +95,7 @@ export async function startOtlp(extra: Record<string, unknown> = {}): Promise<Ot
       for (const r of receivers) await r.stop();
     },
   };
+  return harness;
 }
 
 // ---- raw HTTP clients (TCP and Unix socket) -------------------------------------------------------
