@@ -69,6 +69,16 @@ export class DecodeError extends TracetailError {
   readonly code = 'TT_DECODE';
 }
 
+/** A request body is larger than `limits.max_request_bytes` (after decompression). */
+export class PayloadTooLargeError extends TracetailError {
+  readonly code = 'TT_PAYLOAD_TOO_LARGE';
+}
+
+/** A client did not send its request in time (`limits.header_timeout`, `limits.body_timeout`). */
+export class RequestTimeoutError extends TracetailError {
+  readonly code = 'TT_REQUEST_TIMEOUT';
+}
+
 export type BackpressureError = QueueFullError | MemoryLimitError | StoppedError;
 
 export function isBackpressure(err: unknown): err is BackpressureError {

@@ -6,7 +6,9 @@
 import type { Component } from './component.js';
 import type { Config } from './config/load.js';
 import { SIGNALS, type Signal } from './config/otel-env.js';
-import { buildTransports } from './exporters/index.js';
+import { formatDuration } from './config/units.js';
+import { batchOptions, buildTransports, retryOptions } from './exporters/index.js';
+import { MemoryGuard } from './exporters/memory-guard.js';
 import { QueueSender } from './exporters/queue-sender.js';
 import { QueueWriter } from './exporters/queue-writer.js';
 import type { Transport } from './exporters/transport.js';
@@ -16,8 +18,8 @@ import type { LogBatch, TraceBatch } from './pipeline/batches.js';
 import { Pipeline } from './pipeline/pipeline.js';
 import { buildStages } from './processors/index.js';
 import { buildReceivers } from './receivers/index.js';
-import type { Receiver } from './receivers/receiver.js';
-import { Store } from './storage/store.js';
+import type { GraphContext, Receiver } from './receivers/receiver.js';
+import { Store, type QueueStats } from './storage/store.js';
 
 export interface SidecarDeps {
   log: Logger;
@@ -30,6 +32,8 @@ export class Sidecar {
   private writers: QueueWriter<Signal>[] = [];
   private senders: QueueSender[] = [];
   private receivers: Receiver[] = [];
+  private memory?: MemoryGuard;
+  private graphConsumers?: GraphContext['consumers'];
   /** Components of the stages (the correlation index, the debug server): started before the receivers. */
   private components: Component[] = [];
   private removeCollector?: () => void;
@@ -40,18 +44,41 @@ export class Sidecar {
     private readonly deps: SidecarDeps,
   ) {}
 
-  /** Reasons the sidecar is not ready; empty when every receiver is bound. */
+  /** Reasons the sidecar is not ready; empty when every receiver is bound and the export keeps up. */
   notReadyReasons(): string[] {
     if (this.stopping) return ['stopping'];
-    if (!this.store) return ['starting'];
-    return this.receivers.filter((r) => !r.ready).map((r) => `${r.name} not bound`);
+    const store = this.store;
+    if (!store) return ['starting'];
+    const reasons = this.receivers.filter((r) => !r.ready).map((r) => `${r.name} not bound`);
+    const maxAge = this.config.export.readiness.max_queue_age;
+    if (maxAge !== null) {
+      const now = Date.now();
+      for (const signal of SIGNALS) {
+        const oldest = store.queueStats(signal).oldestCreatedAt;
+        if (oldest !== null && now - oldest > maxAge) {
+          reasons.push(`export of ${signal} is behind: oldest queued item is ${((now - oldest) / 1000).toFixed(1)}s old (export.readiness.max_queue_age ${formatDuration(maxAge)})`);
+        }
+      }
+    }
+    return reasons;
+  }
+
+  /** What waits in the export queue for `signal`. */
+  queueStats(signal: Signal): QueueStats {
+    return this.store?.queueStats(signal) ?? { entries: 0, items: 0, bytes: 0, oldestCreatedAt: null };
+  }
+
+  /** The entries of the pipelines (what receivers feed), once started. */
+  get consumers(): GraphContext['consumers'] | undefined {
+    return this.graphConsumers;
   }
 
   async start(): Promise<void> {
     const { config } = this;
     const { log, telemetry } = this.deps;
-    const store = (this.store = Store.open(config.storage.directory, { maxQueueBytes: config.storage.max_queue_bytes }));
     this.transports = buildTransports(config);
+    const store = (this.store = Store.open(config.storage.directory, { maxQueueBytes: config.storage.max_queue_bytes }));
+    const memory = (this.memory = new MemoryGuard({ limitBytes: config.limits.memory_mib * 1024 * 1024, log: log.child({ component: 'memory' }) }));
     const writers = {} as { [S in Signal]: QueueWriter<S> };
     for (const signal of SIGNALS) {
       const sender = new QueueSender({
@@ -60,11 +87,16 @@ export class Sidecar {
         transport: this.transports[signal],
         telemetry,
         log: log.child({ component: `exporter/${signal}` }),
-        batch: { maxItems: 8192, maxBytes: 8 * 1024 * 1024, timeoutMs: 200 },
-        retry: { initialMs: 1000, maxMs: 30_000 },
+        batch: batchOptions(config, signal),
+        retry: retryOptions(config),
+        concurrency: config.export.concurrency,
       });
       this.senders.push(sender);
-      (writers as Record<Signal, QueueWriter<Signal>>)[signal] = new QueueWriter(signal, store, { onEnqueued: () => sender.wake() });
+      (writers as Record<Signal, QueueWriter<Signal>>)[signal] = new QueueWriter(signal, store, {
+        onEnqueued: () => sender.wake(),
+        admit: () => memory.admit(),
+        telemetry,
+      });
     }
     this.writers = Object.values(writers);
     this.registerQueueGauges(store);
@@ -75,7 +107,8 @@ export class Sidecar {
       traces: new Pipeline<TraceBatch>(writers.traces, stages.traces.processors, stages.traces.observers),
       metrics: writers.metrics,
     };
-    this.receivers = buildReceivers({ config, log, telemetry, store, consumers });
+    this.graphConsumers = consumers;
+    this.receivers = buildReceivers({ config, log, telemetry, store, consumers, admit: () => memory.admit() });
     this.components = stages.components;
 
     // Exporters first, receivers last.
@@ -105,6 +138,7 @@ export class Sidecar {
     await stopAll(this.senders, log);
     for (const t of new Set(Object.values(this.transports ?? {}))) await t.close().catch(() => undefined);
     this.removeCollector?.();
+    this.memory?.close();
     this.store?.close();
   }
 

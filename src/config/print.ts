@@ -29,6 +29,7 @@ function printable(schema: z.ZodType | undefined, value: unknown, path: string):
   const type = schema ? keyDocs.get(schema)?.type ?? '' : '';
   if (type.startsWith('duration') && typeof value === 'number') return formatDuration(value);
   if (type.startsWith('host:port')) {
+    if (typeof value === 'object' && 'path' in value) return `unix:${(value as { path: string }).path}`;
     const e = value as Endpoint;
     return e.host.includes(':') ? `[${e.host}]:${e.port}` : `${e.host}:${e.port}`;
   }

@@ -5,6 +5,7 @@
  */
 import picomatch from 'picomatch';
 import { z } from 'zod';
+import { metricRulesSchema, RESERVED_LABELS, sanitizeLabelName } from '../metrics/rule-schema.js';
 import { parseDuration, parseSize } from './units.js';
 
 /** Metadata shown in the README reference: the type as a user writes it, and what the key does. */
@@ -48,8 +49,23 @@ export interface Endpoint {
   port: number;
 }
 
+/** A listener address: TCP `host:port`, or a Unix domain socket written `unix:/path/to.sock`. */
+export type ListenAddress = Endpoint | { path: string };
+
 const HOST_RE = /^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]+)$/;
-const endpoint = z.string().transform((text, ctx): Endpoint => {
+const endpoint = z.string().transform((text, ctx): Endpoint => parseEndpoint(text, ctx));
+const endpointOrUnix = z.string().transform((text, ctx): ListenAddress => {
+  if (!text.startsWith('unix:')) return parseEndpoint(text, ctx);
+  // gRPC target syntax: unix:relative/path, unix:/abs/path and unix:///abs/path.
+  const path = text.slice('unix:'.length).replace(/^\/\/(?=\/)/, '');
+  if (path.length === 0) {
+    ctx.addIssue({ code: 'custom', message: `expected a socket path after "unix:", got ${JSON.stringify(text)}` });
+    return z.NEVER;
+  }
+  return { path };
+});
+
+function parseEndpoint(text: string, ctx: z.RefinementCtx): Endpoint {
   const i = text.lastIndexOf(':');
   const host = i > 0 ? text.slice(0, i) : '';
   const portText = i >= 0 ? text.slice(i + 1) : '';
@@ -63,7 +79,7 @@ const endpoint = z.string().transform((text, ctx): Endpoint => {
     return z.NEVER;
   }
   return { host: host.startsWith('[') ? host.slice(1, -1) : host, port };
-});
+}
 
 const glob = z.string().superRefine((text, ctx) => {
   try {
@@ -161,12 +177,18 @@ const otlpReceiverHttp = z
   .object({ endpoint: doc(endpoint.nullable().prefault('127.0.0.1:4318'), 'host:port | null', 'OTLP/HTTP listener; null disables.') })
   .strict();
 const otlpReceiverGrpc = z
-  .object({ endpoint: doc(endpoint.nullable().prefault('127.0.0.1:4317'), 'host:port | null', 'OTLP/gRPC listener; null disables.') })
+  .object({
+    endpoint: doc(
+      endpointOrUnix.nullable().prefault('127.0.0.1:4317'),
+      'host:port | unix:path | null',
+      'OTLP/gRPC listener (`unix:/path/to.sock` for a Unix domain socket, with `receivers.otlp.unix.mode`); null disables.',
+    ),
+  })
   .strict();
 const otlpReceiverUnix = z
   .object({
     path: doc(z.string().min(1).nullable().default('/var/run/tracetail/otlp.sock'), 'path | null', 'OTLP/HTTP on a Unix domain socket; null disables.'),
-    mode: doc(fileMode.prefault('0660'), 'octal mode', 'File mode of the socket.'),
+    mode: doc(fileMode.prefault('0660'), 'octal mode', 'File mode of the socket (and of a gRPC `unix:` socket).'),
   })
   .strict();
 
@@ -176,6 +198,41 @@ const tls = z
     cert_file: doc(z.string().nullable().default(null), 'path | null', 'Client certificate (PEM) for mutual TLS.'),
     key_file: doc(z.string().nullable().default(null), 'path | null', 'Client private key (PEM) for mutual TLS.'),
     insecure_skip_verify: doc(z.boolean().default(false), 'boolean', 'Do not verify the backend certificate (testing only).'),
+  })
+  .strict();
+
+const batchOverride = z
+  .object({
+    max_items: doc(z.number().int().positive().optional(), 'integer', 'Most items in one export request of this signal.'),
+    max_bytes: doc(size.optional(), 'size', 'Most bytes in one export request of this signal.'),
+    timeout: doc(duration.optional(), 'duration', 'How long the oldest queued item of this signal waits for a batch to fill.'),
+  })
+  .strict();
+
+const batch = z
+  .object({
+    max_items: doc(z.number().int().positive().default(8192), 'integer', 'Most items (spans, log records, data points) in one export request; a full batch leaves at once (the Collector batch processor\'s send_batch_size).'),
+    max_bytes: doc(size.prefault('4MiB'), 'size', 'Most bytes in one export request, before compression.'),
+    timeout: doc(duration.prefault('200ms'), 'duration', 'How long the oldest queued item waits for a batch to fill.'),
+    traces: doc(batchOverride.nullable().default(null), 'map | null', 'Overrides of max_items, max_bytes and timeout for traces.'),
+    logs: doc(batchOverride.nullable().default(null), 'map | null', 'Overrides of max_items, max_bytes and timeout for logs.'),
+    metrics: doc(batchOverride.nullable().default(null), 'map | null', 'Overrides of max_items, max_bytes and timeout for forwarded metrics.'),
+  })
+  .strict();
+
+const retry = z
+  .object({
+    initial_interval: doc(duration.prefault('1s'), 'duration', 'Wait after the first retryable failure (429, 502, 503, 504, connection errors) unless the backend sent Retry-After.'),
+    max_interval: doc(duration.prefault('30s'), 'duration', 'Cap of one wait between retries.'),
+    multiplier: doc(z.number().min(1).default(1.5), 'number', 'Growth of the wait per consecutive failure.'),
+    randomization_factor: doc(z.number().min(0).max(1).default(0.5), 'number', 'Jitter: each wait is drawn from ±this fraction around the current interval.'),
+  })
+  .strict();
+
+const breaker = z
+  .object({
+    failure_threshold: doc(z.number().int().min(0).default(5), 'integer', 'Consecutive failed requests that open the circuit breaker; 0 never opens it.'),
+    probe_interval: doc(duration.prefault('15s'), 'duration', 'While the breaker is open, one probe request per this interval (±20%) and nothing else.'),
   })
   .strict();
 
@@ -231,12 +288,23 @@ export const configSchema = z
               'list of seconds',
               'Duration histogram bucket bounds.',
             ),
-            dimensions: doc(z.array(z.string().min(1)).default([]), 'list of strings', 'Extra span or resource attributes turned into labels.'),
+            dimensions: doc(
+              z.array(z.string().min(1)).default([]).superRefine(checkDimensions),
+              'list of strings',
+              'Extra span or resource attributes turned into labels (`http.route` becomes `http_route`).',
+            ),
+            dedupe_window: doc(duration.prefault('5m'), 'duration', 'A span id seen again within this window (an SDK retrying an accepted request) is not counted twice.'),
+            dedupe_max_spans: doc(z.number().int().nonnegative().default(100000), 'integer', 'Most span ids remembered for deduplication; past it the oldest are forgotten early (counted). 0 disables deduplication.'),
           })
           .strict()
           .prefault({}),
-        max_series_per_metric: doc(z.number().int().positive().default(2000), 'integer', 'Cardinality budget; new label sets past it go to an overflow series.'),
-        rules: doc(z.array(z.unknown()).default([]), 'list', 'User-defined log -> metric rules.'),
+        max_series_per_metric: doc(z.number().int().positive().default(2000), 'integer', 'Cardinality budget per metric; new label sets past it go to one overflow series (`otel_metric_overflow="true"`).'),
+        series_idle_timeout: doc(
+          duration.nullable().prefault('1h'),
+          'duration | null',
+          'A span, log or rule series not updated for this long is removed (a counter that comes back starts again from 0, like a reset); null keeps series forever.',
+        ),
+        rules: doc(metricRulesSchema.default([]), 'list of rules', 'User-defined log -> metric rules (see Metrics).'),
       })
       .strict()
       .prefault({}),
@@ -253,6 +321,20 @@ export const configSchema = z
             compression: doc(compression.default('gzip'), 'gzip | none', 'Request compression.'),
             timeout: doc(duration.prefault('10s'), 'duration', 'Timeout of one export request.'),
             tls: tls.prefault({}),
+          })
+          .strict()
+          .prefault({}),
+        batch: batch.prefault({}),
+        retry: retry.prefault({}),
+        breaker: breaker.prefault({}),
+        concurrency: doc(z.number().int().positive().max(64).default(1), 'integer', 'Export requests in flight per signal; with 1 the backend receives items in queue order.'),
+        readiness: z
+          .object({
+            max_queue_age: doc(
+              duration.nullable().prefault('5m'),
+              'duration | null',
+              '/readyz answers 503 while the oldest item in the export queue is older than this (nothing is dropped); null: never.',
+            ),
           })
           .strict()
           .prefault({}),
@@ -301,6 +383,8 @@ export const configSchema = z
         memory_mib: doc(z.number().int().positive().default(200), 'integer', 'Soft memory limit; above it receivers push back and tailing pauses.'),
         max_request_bytes: doc(size.prefault(67108864), 'size', 'Largest OTLP request, measured after decompression.'),
         max_connections: doc(z.number().int().positive().default(1024), 'integer', 'Concurrent connections per listener.'),
+        header_timeout: doc(duration.prefault('10s'), 'duration', 'Time an OTLP/HTTP client has to send the request headers; slower clients get 408 and are disconnected.'),
+        body_timeout: doc(duration.prefault('30s'), 'duration', 'Time an OTLP/HTTP client has to send the request body once the headers are in; slower clients get 408.'),
       })
       .strict()
       .prefault({}),
@@ -318,11 +402,27 @@ export const configSchema = z
         message: `binding the debug API to ${cfg.debug.endpoint.host} needs debug.token; use a loopback address or set a token`,
       });
     }
+    if (cfg.export.retry.initial_interval > cfg.export.retry.max_interval) {
+      ctx.addIssue({ code: 'custom', path: ['export', 'retry', 'initial_interval'], message: 'must not be longer than export.retry.max_interval' });
+    }
     const t = cfg.export.otlp.tls;
     if (Boolean(t.cert_file) !== Boolean(t.key_file)) {
       ctx.addIssue({ code: 'custom', path: ['export', 'otlp', 'tls'], message: 'cert_file and key_file must be set together' });
     }
   });
+
+function checkDimensions(dimensions: string[], ctx: z.RefinementCtx): void {
+  const seen = new Map<string, string>();
+  dimensions.forEach((dimension, i) => {
+    const label = sanitizeLabelName(dimension);
+    const clash = seen.get(label);
+    if (clash !== undefined) ctx.addIssue({ code: 'custom', path: [i], message: `"${dimension}" and "${clash}" both become the label ${label}` });
+    else if (RESERVED_LABELS.has(label) || ['service_name', 'service', 'span_name', 'span_kind', 'status_code'].includes(label)) {
+      ctx.addIssue({ code: 'custom', path: [i], message: `"${dimension}" becomes the label ${label}, which span metrics already use` });
+    }
+    seen.set(label, dimension);
+  });
+}
 
 export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\./.test(host);

@@ -3,7 +3,7 @@
  * rotated to `<signal>-<timestamp>.jsonl` past `maxFileBytes`. Used when no OTLP endpoint is set,
  * so that nothing is lost and a newcomer can see what would be exported.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { open, rename, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Signal } from '../config/otel-env.js';
@@ -13,6 +13,7 @@ import type { SendResult, Transport } from './transport.js';
 export class FileTransport implements Transport {
   readonly name = 'file';
   private readonly files = new Map<Signal, { handle: FileHandle; size: number }>();
+  private lastRotationAt = 0;
 
   constructor(
     readonly directory: string,
@@ -42,8 +43,7 @@ export class FileTransport implements Transport {
     if (file && file.size > 0 && file.size + nextBytes > this.maxFileBytes) {
       await file.handle.close();
       this.files.delete(signal);
-      const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-      await rename(this.pathOf(signal), join(this.directory, `${signal}-${stamp}.jsonl`));
+      await rename(this.pathOf(signal), this.rotatedPath(signal));
       file = undefined;
     }
     if (!file) {
@@ -53,6 +53,19 @@ export class FileTransport implements Transport {
       this.files.set(signal, file);
     }
     return file;
+  }
+
+  /**
+   * `<signal>-<timestamp>.jsonl`, unique: rename() replaces an existing file, so two rotations in
+   * the same millisecond (or a name left by an earlier run) must not share a name. Later
+   * rotations get later timestamps, so the names sort in the order the data was written.
+   */
+  private rotatedPath(signal: Signal): string {
+    let at = Math.max(Date.now(), this.lastRotationAt + 1);
+    const pathAt = (t: number) => join(this.directory, `${signal}-${new Date(t).toISOString().replace(/[:.]/g, '-')}.jsonl`);
+    while (existsSync(pathAt(at))) at++;
+    this.lastRotationAt = at;
+    return pathAt(at);
   }
 
   async close(): Promise<void> {

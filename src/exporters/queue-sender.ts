@@ -1,25 +1,30 @@
 /**
- * Drains one signal's durable queue into a transport, oldest first. Batching happens here, on
- * the read side: entries are combined (protobuf requests concatenate into one request) up to
- * `maxItems`/`maxBytes`, or sent when the oldest has waited `timeoutMs`. Entries are deleted only
- * after the transport acknowledged them, so a crash at any point loses nothing.
+ * Drains one signal's durable queue into a transport, oldest first. This is where batching,
+ * retry, the circuit breaker and concurrency live, around any `Transport`:
+ *
+ * - Batching happens on the read side: consecutive entries are combined (protobuf requests
+ *   concatenate into one request) up to `maxItems`/`maxBytes`, or sent once the oldest has waited
+ *   `timeoutMs`. An outage therefore ends with full batches, not one request per write.
+ * - Up to `concurrency` requests are in flight, each holding a contiguous run of entries. A batch
+ *   that failed is sent again, as it was, before anything newer; replay after a restart starts
+ *   from the oldest entry. With concurrency 1 delivery order is queue order.
+ * - Entries are deleted only after the backend answered: a success (partial successes count the
+ *   rejected items), or a permanent refusal (counted as dropped). Retryable failures leave them in
+ *   the queue and `RetryPolicy` says when to try again. A crash at any point loses nothing and
+ *   repeats at most what was in flight.
  */
 import { BaseComponent } from '../component.js';
 import type { Signal } from '../config/otel-env.js';
 import { RateLimitedLog, type Logger } from '../logger.js';
 import type { Telemetry } from '../metrics/telemetry.js';
 import type { QueueEntry, Store } from '../storage/store.js';
+import { BREAKER_STATE_VALUE, RetryPolicy, type BreakerState, type RetryPolicyOptions } from './retry-policy.js';
 import type { SendResult, Transport } from './transport.js';
 
 export interface BatchOptions {
   maxItems: number;
   maxBytes: number;
   timeoutMs: number;
-}
-
-export interface RetryOptions {
-  initialMs: number;
-  maxMs: number;
 }
 
 export interface QueueSenderOptions {
@@ -29,136 +34,327 @@ export interface QueueSenderOptions {
   telemetry: Telemetry;
   log: Logger;
   batch: BatchOptions;
-  retry: RetryOptions;
+  /** The backoff interval and cap; the rest defaults as `export.retry` and `export.breaker` do. */
+  retry: Pick<RetryPolicyOptions, 'initialMs' | 'maxMs'> & Partial<RetryPolicyOptions>;
+  /** Requests in flight at once (while the breaker is closed); default 1. */
+  concurrency?: number;
 }
 
+const RETRY_DEFAULTS = { multiplier: 1.5, jitter: 0.5, failureThreshold: 5, probeIntervalMs: 15_000 };
+
 export const EXPORT_OUTCOMES = ['sent', 'retried', 'rejected', 'dropped'] as const;
+const REQUEST_RESULTS = ['success', 'retryable', 'permanent'] as const;
+
+interface Batch {
+  /** The queue entries it holds, without their payloads (those live in `payload` only). */
+  entries: Pick<QueueEntry, 'id' | 'items' | 'bytes'>[];
+  /** The entries' requests concatenated: one request, kept for a retry. */
+  payload: Buffer;
+  items: number;
+  bytes: number;
+}
+
+interface Flight {
+  batch: Batch;
+  abort: AbortController;
+  done: Promise<void>;
+}
+
+type Child = { inc(n?: number): void };
+type HistogramChild = { observe(v: number): void };
 
 export class QueueSender extends BaseComponent {
-  private wakeUp?: () => void;
-  private loopDone?: Promise<void>;
-  private draining = false;
-  private halted = false;
-  private failures = 0;
+  private readonly policy: RetryPolicy;
+  private readonly concurrency: number;
+  private readonly inflight = new Set<Flight>();
+  /** Batches whose attempt failed, lowest queue id first: they go again before anything newer. */
+  private readonly retryLater: Batch[] = [];
+  /** The highest queue id handed to a request; newer entries are read after it. */
+  private cursor = 0;
+  /** Entries held by in-flight and retry-later batches. */
+  private claimed = { entries: 0, items: 0, bytes: 0 };
+  /** Lowered when the backend refuses a request as too large (413). */
+  private maxBytes: number;
+  private timer?: NodeJS.Timeout;
+  private timerAt = Infinity;
+  private active = false;
+  private flushWaiters: (() => void)[] = [];
   private readonly limitedLog: RateLimitedLog;
-  private readonly items;
+  private readonly items: Record<(typeof EXPORT_OUTCOMES)[number], Child>;
+  private readonly duration: Record<(typeof REQUEST_RESULTS)[number], HistogramChild>;
+  private readonly retries: Child;
 
   constructor(private readonly o: QueueSenderOptions) {
     super(`exporter/${o.signal}`);
+    const { signal, telemetry } = o;
+    this.maxBytes = o.batch.maxBytes;
+    this.concurrency = o.concurrency ?? 1;
     this.limitedLog = new RateLimitedLog(o.log);
-    const items = o.telemetry.counter({
+    const items = telemetry.counter({
       name: 'tracetail_export_items_total',
-      help: 'Items (spans, log records, metric data points) by export outcome: sent, retried, rejected by the backend, dropped.',
+      help: 'Items (spans, log records, metric data points) by export outcome: sent, retried (per failed attempt), rejected by the backend in a partial success, dropped after a permanent refusal.',
       labelNames: ['signal', 'outcome'] as const,
     });
-    this.items = Object.fromEntries(EXPORT_OUTCOMES.map((outcome) => [outcome, items.labels({ signal: o.signal, outcome })])) as Record<
-      (typeof EXPORT_OUTCOMES)[number],
-      ReturnType<typeof items.labels>
-    >;
+    this.items = Object.fromEntries(EXPORT_OUTCOMES.map((outcome) => [outcome, bound(items, { signal, outcome })])) as QueueSender['items'];
+    const duration = telemetry.histogram({
+      name: 'tracetail_export_request_duration_seconds',
+      help: 'Duration of export requests by result: success (partial successes included), retryable, permanent.',
+      labelNames: ['signal', 'result'] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    });
+    this.duration = Object.fromEntries(
+      REQUEST_RESULTS.map((result) => {
+        const child = duration.labels({ signal, result });
+        duration.zero({ signal, result });
+        return [result, child];
+      }),
+    ) as unknown as QueueSender['duration'];
+    this.retries = bound(
+      telemetry.counter({
+        name: 'tracetail_export_retries_total',
+        help: 'Export requests that failed in a retryable way (429, 502, 503, 504, connection errors, timeouts) and will be sent again.',
+        labelNames: ['signal'] as const,
+      }),
+      { signal },
+    );
+    const breakerGauge = telemetry
+      .gauge({
+        name: 'tracetail_export_breaker_state',
+        help: 'Circuit breaker of the export: 0 closed (sending), 1 open (backend left alone between probes), 2 half-open (a probe in flight).',
+        labelNames: ['signal'] as const,
+      })
+      .labels({ signal });
+    breakerGauge.set(0);
+    this.policy = new RetryPolicy({ ...RETRY_DEFAULTS, ...o.retry }, (state, previous) => {
+      breakerGauge.set(BREAKER_STATE_VALUE[state]);
+      this.onBreaker(state, previous);
+    });
   }
 
-  /** New entries were written; a waiting loop looks again. */
+  /** New entries were written; look again. */
   wake(): void {
-    this.wakeUp?.();
+    this.pump();
   }
 
   protected async doStart(): Promise<void> {
-    this.loopDone = this.loop();
+    this.active = true;
+    this.pump();
   }
 
-  /** Send what is queued now, and return when the queue is empty or the backend refuses. */
-  protected override async doFlush(): Promise<void> {
-    this.draining = true;
-    this.wake();
-    while (this.o.store.queueStats(this.o.signal).entries > 0 && this.failures === 0 && !this.halted) {
-      await new Promise((r) => setTimeout(r, 10));
-    }
-  }
-
-  protected async doStop(): Promise<void> {
-    this.halted = true;
-    this.wake();
-    await this.loopDone;
-  }
-
-  private wait(ms: number): Promise<void> {
+  /**
+   * Send what is queued now without waiting for batches to fill. Resolves when the queue is empty,
+   * or as soon as the backend refuses (a retryable failure): what is left stays on disk.
+   */
+  protected override doFlush(): Promise<void> {
+    if (!this.active || this.policy.consecutiveFailures > 0) return Promise.resolve();
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      timer.unref();
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.wakeUp = done;
+      this.flushWaiters.push(resolve);
+      this.pump();
+      this.settleFlushes(false);
     });
   }
 
-  private async loop(): Promise<void> {
-    const { store, signal, batch } = this.o;
-    while (!this.halted) {
-      const stats = store.queueStats(signal);
-      if (stats.entries === 0) {
-        await this.wait(60_000);
-        continue;
+  /** Stop sending; in-flight requests are abandoned and their entries stay in the queue. */
+  protected async doStop(): Promise<void> {
+    this.active = false;
+    this.clearTimer();
+    const flights = [...this.inflight];
+    for (const f of flights) f.abort.abort();
+    await Promise.all(flights.map((f) => f.done));
+    this.settleFlushes(true);
+  }
+
+  private pump(): void {
+    if (!this.active) return;
+    const now = Date.now();
+    while (this.inflight.size < this.policy.lanes(this.concurrency)) {
+      if (now < this.policy.nextAttemptAt) {
+        this.schedule(this.policy.nextAttemptAt);
+        return;
       }
-      const age = Date.now() - (stats.oldestCreatedAt ?? Date.now());
-      if (!this.draining && stats.items < batch.maxItems && stats.bytes < batch.maxBytes && age < batch.timeoutMs) {
-        await this.wait(batch.timeoutMs - age);
-        continue;
-      }
-      const entries = store.peek(signal, 0, batch.maxItems, batch.maxBytes);
-      const result = await this.send(entries);
-      if (this.halted && result.kind === 'retryable') return;
-      this.settle(entries, result);
-      if (result.kind === 'retryable') {
-        if (this.draining) return; // stopping: what is left stays on disk
-        await this.wait(result.retryAfterMs ?? this.backoff());
-      } else {
-        this.failures = 0;
-      }
+      const batch = this.retryLater.shift() ?? this.claim(now);
+      if (!batch) return;
+      this.launch(batch);
     }
   }
 
-  private async send(entries: QueueEntry[]): Promise<SendResult> {
-    const payload = entries.length === 1 ? entries[0].payload : Buffer.concat(entries.map((e) => e.payload));
-    const items = entries.reduce((n, e) => n + e.items, 0);
+  /** The next batch of unclaimed entries, or undefined (with a timer set) when none is due yet. */
+  private claim(now: number): Batch | undefined {
+    const { store, signal, batch: limits } = this.o;
+    const stats = store.queueStats(signal);
+    if (stats.entries - this.claimed.entries <= 0) return undefined;
+    const full = stats.items - this.claimed.items >= limits.maxItems || stats.bytes - this.claimed.bytes >= this.maxBytes;
+    if (!full && this.flushWaiters.length === 0) {
+      // A pending timer already covers the oldest unclaimed entry (newer writes only come later).
+      if (this.timer) return undefined;
+      const due = (store.oldestAfter(signal, this.cursor) ?? now) + limits.timeoutMs;
+      if (now < due) {
+        this.schedule(due);
+        return undefined;
+      }
+    }
+    const rows = store.peek(signal, this.cursor, limits.maxItems, this.maxBytes);
+    if (rows.length === 0) return undefined;
+    const batch: Batch = {
+      entries: rows.map(({ id, items, bytes }) => ({ id, items, bytes })),
+      payload: rows.length === 1 ? rows[0].payload : Buffer.concat(rows.map((r) => r.payload)),
+      items: 0,
+      bytes: 0,
+    };
+    for (const e of rows) {
+      batch.items += e.items;
+      batch.bytes += e.bytes;
+    }
+    this.cursor = rows[rows.length - 1].id;
+    this.claimed.entries += rows.length;
+    this.claimed.items += batch.items;
+    this.claimed.bytes += batch.bytes;
+    return batch;
+  }
+
+  private release(batch: Batch): void {
+    this.claimed.entries -= batch.entries.length;
+    this.claimed.items -= batch.items;
+    this.claimed.bytes -= batch.bytes;
+  }
+
+  private launch(batch: Batch): void {
+    this.policy.attempt();
+    const abort = new AbortController();
+    const started = performance.now();
+    const flight = { batch, abort } as Flight;
+    this.inflight.add(flight);
+    flight.done = this.attempt(batch, abort.signal).then((result) => {
+      this.inflight.delete(flight);
+      if (abort.signal.aborted && result.kind === 'retryable') {
+        this.release(batch); // abandoned at stop: the entries stay in the queue for the next start
+        return;
+      }
+      this.duration[result.kind].observe((performance.now() - started) / 1000);
+      this.settle(batch, result);
+      this.pump();
+      this.settleFlushes(result.kind === 'retryable');
+    });
+  }
+
+  private async attempt(batch: Batch, abort: AbortSignal): Promise<SendResult> {
     try {
-      return await this.o.transport.send(this.o.signal, payload, items);
+      return await this.o.transport.send(this.o.signal, batch.payload, batch.items, { abort });
     } catch (err) {
       return { kind: 'retryable', reason: (err as Error).message };
     }
   }
 
-  private settle(entries: QueueEntry[], result: SendResult): void {
-    const items = entries.reduce((n, e) => n + e.items, 0);
-    const { signal, store } = this.o;
-    switch (result.kind) {
-      case 'success': {
-        const rejected = Math.min(result.partial?.rejected ?? 0, items);
-        store.ack(signal, entries);
-        this.items.sent.inc(items - rejected);
-        if (rejected > 0 || result.partial?.errorMessage) {
-          this.items.rejected.inc(rejected);
-          this.limitedLog.warn(`partial-${signal}`, { signal, rejected, message: result.partial?.errorMessage }, 'backend rejected part of an export');
-        }
-        return;
-      }
-      case 'permanent':
-        store.ack(signal, entries);
-        this.items.dropped.inc(items);
-        this.limitedLog.error(`permanent-${signal}`, { signal, items, reason: result.reason }, 'export failed permanently; items dropped');
-        return;
-      case 'retryable':
-        this.failures++;
-        this.items.retried.inc(items);
-        this.limitedLog.warn(`retry-${signal}`, { signal, items, reason: result.reason }, 'export failed; will retry');
-        return;
+  private settle(batch: Batch, result: SendResult): void {
+    const { signal } = this.o;
+    const { items } = batch;
+    if (result.kind === 'retryable') {
+      const wait = this.policy.onFailure(Date.now(), result.retryAfterMs);
+      this.sendAgain(batch);
+      this.items.retried.inc(items);
+      this.retries.inc();
+      this.limitedLog.warn(`retry-${signal}`, { signal, items, reason: result.reason, retry_in_ms: Math.round(wait) }, 'export failed; will retry');
+      return;
+    }
+    // Success or a permanent refusal: either way the backend answered.
+    this.policy.onSuccess();
+    if (result.kind === 'permanent' && result.tooLarge && batch.entries.length > 1) {
+      this.split(batch, result.reason);
+      return;
+    }
+    this.release(batch);
+    try {
+      this.o.store.ack(signal, batch.entries);
+    } catch (err) {
+      this.o.log.error({ err, signal }, 'cannot delete exported entries from the queue; they will be sent again after a restart');
+    }
+    if (result.kind === 'permanent') {
+      this.items.dropped.inc(items);
+      this.limitedLog.error(`permanent-${signal}`, { signal, items, reason: result.reason }, 'export refused permanently; items dropped');
+      return;
+    }
+    const rejected = Math.min(result.partial?.rejected ?? 0, items);
+    this.items.sent.inc(items - rejected);
+    if (rejected > 0 || result.partial?.errorMessage) {
+      this.items.rejected.inc(rejected);
+      this.limitedLog.warn(`partial-${signal}`, { signal, rejected, message: result.partial?.errorMessage }, 'backend rejected part of an export');
     }
   }
 
-  private backoff(): number {
-    const { initialMs, maxMs } = this.o.retry;
-    const base = Math.min(maxMs, initialMs * 2 ** Math.min(this.failures - 1, 20));
-    return base / 2 + Math.random() * (base / 2);
+  /** Queue a claimed batch to go again before anything newer (retryLater stays in queue order). */
+  private sendAgain(batch: Batch): void {
+    const i = this.retryLater.findIndex((b) => b.entries[0].id > batch.entries[0].id);
+    this.retryLater.splice(i < 0 ? this.retryLater.length : i, 0, batch);
   }
+
+  /**
+   * The backend refused a batch for its size: send it again in two halves (first half first), and
+   * keep later batches under half its size. A single entry that is too large is dropped, counted.
+   */
+  private split(batch: Batch, reason: string): void {
+    const mid = Math.ceil(batch.entries.length / 2);
+    const halves = [batch.entries.slice(0, mid), batch.entries.slice(mid)].map((entries) => ({ entries, payload: batch.payload, items: 0, bytes: 0 }));
+    let offset = 0;
+    for (const half of halves) {
+      for (const e of half.entries) {
+        half.items += e.items;
+        half.bytes += e.bytes;
+      }
+      half.payload = batch.payload.subarray(offset, offset + half.bytes);
+      offset += half.bytes;
+    }
+    for (const half of halves) this.sendAgain(half);
+    this.maxBytes = Math.max(1, Math.min(this.maxBytes, Math.floor(batch.bytes / 2)));
+    this.limitedLog.warn(
+      `too-large-${this.o.signal}`,
+      { signal: this.o.signal, bytes: batch.bytes, max_bytes: this.maxBytes, reason },
+      'backend refused an export as too large; sending it in smaller batches',
+    );
+  }
+
+  private settleFlushes(refused: boolean): void {
+    if (this.flushWaiters.length === 0) return;
+    const done = refused || !this.active || (this.inflight.size === 0 && this.o.store.queueStats(this.o.signal).entries === 0);
+    if (!done) return;
+    const waiters = this.flushWaiters;
+    this.flushWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
+  private onBreaker(state: BreakerState, previous: BreakerState): void {
+    const { signal, log, retry } = this.o;
+    if (state === 'open' && previous === 'closed') {
+      log.warn(
+        { signal, failures: this.policy.consecutiveFailures, probe_interval_ms: retry.probeIntervalMs ?? RETRY_DEFAULTS.probeIntervalMs },
+        'export backend unavailable: circuit breaker open, probing on a schedule; items wait in the queue',
+      );
+    } else if (state === 'closed') {
+      log.info({ signal }, 'export backend reachable again: circuit breaker closed');
+    }
+  }
+
+  private schedule(at: number): void {
+    if (this.timer && this.timerAt <= at) return;
+    this.clearTimer();
+    this.timerAt = at;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.timerAt = Infinity;
+      this.pump();
+    }, Math.max(0, at - Date.now()));
+    this.timer.unref();
+  }
+
+  private clearTimer(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timerAt = Infinity;
+  }
+}
+
+/** A bound child that exists from start-up at 0, so dashboards see the series before the first event. */
+function bound<T extends string>(counter: { labels(l: Partial<Record<T, string>>): Child }, labels: Partial<Record<T, string>>): Child {
+  const child = counter.labels(labels);
+  child.inc(0);
+  return child;
 }

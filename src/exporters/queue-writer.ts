@@ -1,10 +1,13 @@
 /**
  * The entry of the durable queue: encodes a batch as an OTLP protobuf request and writes it, with
  * the checkpoints it carries, in one transaction. When `consume()` resolves the batch is on disk.
+ * When it rejects (a backpressure error: queue full, memory limit, stopping) nothing of the batch
+ * was kept and the caller must wait `retryAfterMs` and try again; every refusal is counted.
  */
 import type { Consumer } from '../component.js';
 import type { Signal } from '../config/otel-env.js';
-import { StoppedError } from '../errors.js';
+import { isBackpressure, StoppedError, type BackpressureError } from '../errors.js';
+import type { Telemetry } from '../metrics/telemetry.js';
 import { countItems, encodeRequest } from '../otlp/codec.js';
 import type { BatchOf, LogBatch, MetricBatch, TraceBatch } from '../pipeline/batches.js';
 import type { Store } from '../storage/store.js';
@@ -14,16 +17,39 @@ export interface QueueWriterOptions {
   onEnqueued?: () => void;
   /** Throws a backpressure error when the process must not take more (memory limit). */
   admit?: () => void;
+  /** Counts refusals in `tracetail_export_queue_refusals_total`. */
+  telemetry?: Telemetry;
 }
+
+const REFUSAL_REASON: Record<BackpressureError['code'], string> = {
+  TT_QUEUE_FULL: 'queue_full',
+  TT_MEMORY_LIMIT: 'memory_limit',
+  TT_STOPPED: 'stopping',
+};
 
 export class QueueWriter<S extends Signal> implements Consumer<BatchOf[S]> {
   private stopped = false;
+  private readonly refusals?: Record<string, { inc(): void }>;
 
   constructor(
     readonly signal: S,
     private readonly store: Store,
     private readonly options: QueueWriterOptions = {},
-  ) {}
+  ) {
+    if (options.telemetry) {
+      const counter = options.telemetry.counter({
+        name: 'tracetail_export_queue_refusals_total',
+        help: 'Batches refused at the entry of the export queue (the sender is told to retry later; nothing is lost), by reason: queue_full, memory_limit, stopping.',
+        labelNames: ['signal', 'reason'] as const,
+      });
+      this.refusals = {};
+      for (const reason of Object.values(REFUSAL_REASON)) {
+        const child = counter.labels({ signal, reason });
+        child.inc(0);
+        this.refusals[reason] = child;
+      }
+    }
+  }
 
   /** Refuse further batches (the graph is stopping). */
   close(): void {
@@ -31,15 +57,20 @@ export class QueueWriter<S extends Signal> implements Consumer<BatchOf[S]> {
   }
 
   async consume(batch: BatchOf[S]): Promise<void> {
-    if (this.stopped) throw new StoppedError('tracetail is stopping');
-    this.options.admit?.();
-    const { payload, items } = this.encode(batch);
-    const checkpoints = (batch as LogBatch).checkpoints ?? [];
-    if (items === 0) {
-      if (checkpoints.length > 0) this.store.saveCheckpoints(checkpoints);
-      return;
+    try {
+      if (this.stopped) throw new StoppedError('tracetail is stopping');
+      this.options.admit?.();
+      const { payload, items } = this.encode(batch);
+      const checkpoints = (batch as LogBatch).checkpoints ?? [];
+      if (items === 0) {
+        if (checkpoints.length > 0) this.store.saveCheckpoints(checkpoints);
+        return;
+      }
+      this.store.enqueue([{ signal: this.signal, payload, items }], checkpoints);
+    } catch (err) {
+      if (isBackpressure(err)) this.refusals?.[REFUSAL_REASON[err.code]].inc();
+      throw err;
     }
-    this.store.enqueue([{ signal: this.signal, payload, items }], checkpoints);
     this.options.onEnqueued?.();
   }
 

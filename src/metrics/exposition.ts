@@ -4,7 +4,7 @@
  * when rendering OpenMetrics, so one registry cannot serve both; this renderer reads the metric
  * values and writes either format itself.
  */
-import type { MetricObjectWithValues, MetricValue, Registry } from 'prom-client';
+import type { MetricObjectWithValues, MetricValue } from 'prom-client';
 
 export type ExpositionFormat = 'openmetrics' | 'text';
 
@@ -28,7 +28,7 @@ export function negotiateFormat(accept: string | undefined): ExpositionFormat {
   return om > 0 && om >= text ? 'openmetrics' : 'text';
 }
 
-function escapeLabel(value: string): string {
+export function escapeLabel(value: string): string {
   return value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
 }
 
@@ -37,14 +37,14 @@ function escapeHelp(value: string, format: ExpositionFormat): string {
   return format === 'openmetrics' ? s.replace(/"/g, '\\"') : s;
 }
 
-function formatValue(v: number): string {
+export function formatValue(v: number): string {
   if (Number.isNaN(v)) return 'NaN';
   if (v === Infinity) return '+Inf';
   if (v === -Infinity) return '-Inf';
   return String(v);
 }
 
-function formatLabels(labels: Record<string, string | number | undefined> | undefined): string {
+export function formatLabels(labels: Record<string, string | number | undefined> | undefined): string {
   if (!labels) return '';
   const parts: string[] = [];
   for (const [k, v] of Object.entries(labels)) {
@@ -59,17 +59,29 @@ type Sample = MetricValue<string> & {
   exemplar?: { labelSet: Record<string, string | number>; value: number; timestamp?: number } | null;
 };
 
+/** The `# HELP` and `# TYPE` lines; an OpenMetrics counter family is named without `_total`. */
+export function renderHeader(name: string, help: string, type: string, format: ExpositionFormat): string[] {
+  const family = format === 'openmetrics' && type === 'counter' ? name.replace(/_total$/, '') : name;
+  return [`# HELP ${family} ${escapeHelp(help, format)}`, `# TYPE ${family} ${type}`];
+}
+
+/** A metric that writes its own exposition (many series: no sample objects per scrape). */
+export interface SelfRenderingMetric {
+  renderExposition(format: ExpositionFormat): string;
+}
+
 export function renderMetric(metric: MetricObjectWithValues<MetricValue<string>>, format: ExpositionFormat): string {
   const om = format === 'openmetrics';
   const type = String(metric.type);
   const isCounter = type === 'counter';
-  const family = om && isCounter ? metric.name.replace(/_total$/, '') : metric.name;
-  const lines = [`# HELP ${family} ${escapeHelp(metric.help, format)}`, `# TYPE ${family} ${type}`];
+  const lines = renderHeader(metric.name, metric.help, type, format);
   for (const raw of metric.values as Sample[]) {
     let name = raw.metricName ?? metric.name;
     if (om && isCounter && !name.endsWith('_total')) name = `${name}_total`;
     let line = `${name}${formatLabels(raw.labels)} ${formatValue(raw.value)}`;
-    if (om && raw.exemplar && raw.exemplar.labelSet && Object.keys(raw.exemplar.labelSet).length > 0) {
+    // OpenMetrics allows exemplars on counter samples and histogram buckets only.
+    const exemplarAllowed = isCounter || (type === 'histogram' && name.endsWith('_bucket'));
+    if (om && exemplarAllowed && raw.exemplar && raw.exemplar.labelSet && Object.keys(raw.exemplar.labelSet).length > 0) {
       const ts = raw.exemplar.timestamp;
       line += ` # ${formatLabels(raw.exemplar.labelSet)} ${formatValue(raw.exemplar.value)}${ts ? ` ${ts}` : ''}`;
     }
@@ -78,9 +90,11 @@ export function renderMetric(metric: MetricObjectWithValues<MetricValue<string>>
   return lines.join('\n');
 }
 
-export async function renderRegistry(registry: Registry, format: ExpositionFormat): Promise<string> {
-  type Gettable = { get(): Promise<MetricObjectWithValues<MetricValue<string>>> };
-  const metrics = await Promise.all((registry.getMetricsAsArray() as unknown as Gettable[]).map((m) => m.get()));
-  const body = metrics.map((m) => renderMetric(m, format)).join('\n');
+export async function renderRegistry(registry: { getMetricsAsArray(): unknown[] }, format: ExpositionFormat): Promise<string> {
+  type Gettable = { get(): Promise<MetricObjectWithValues<MetricValue<string>>> } & Partial<SelfRenderingMetric>;
+  const parts = await Promise.all(
+    (registry.getMetricsAsArray() as Gettable[]).map(async (m) => (m.renderExposition ? m.renderExposition(format) : renderMetric(await m.get(), format))),
+  );
+  const body = parts.join('\n');
   return format === 'openmetrics' ? `${body}\n# EOF\n` : `${body}\n`;
 }

@@ -9,10 +9,12 @@ import { VERSION } from '../version.js';
 export type Labels<T extends string> = Partial<Record<T, string | number>>;
 
 export class Telemetry {
-  readonly registry = new client.Registry();
+  // OpenMetrics mode lets prom-client metrics enable exemplars; the exposition renders either format per request.
+  readonly registry = new client.Registry<client.OpenMetricsContentType>();
   private readonly collectors = new Set<() => void | Promise<void>>();
 
   constructor(options: { processMetrics?: boolean } = {}) {
+    this.registry.setContentType(client.openMetricsContentType);
     if (options.processMetrics !== false) {
       client.collectDefaultMetrics({ register: this.registry });
       // These three are gauges with a `_total` suffix, which `promtool check metrics` rejects;

@@ -7,6 +7,7 @@
 import protobuf from 'protobufjs';
 import type { Signal } from '../config/otel-env.js';
 import { DecodeError } from '../errors.js';
+import { FastReader } from './fast-reader.js';
 import { OTLP_PROTO_FILES } from './proto-schema.js';
 import type {
   ExportLogsServiceRequest,
@@ -107,8 +108,9 @@ export function decodeRequest<S extends Signal>(signal: S, body: Uint8Array, for
   const type = requestType[signal];
   if (format === 'protobuf') {
     try {
-      return type.decode(body) as unknown as RequestOf[S];
+      return type.decode(new FastReader(asBuffer(body))) as unknown as RequestOf[S];
     } catch (err) {
+      if (err instanceof DecodeError) throw err;
       throw new DecodeError(`invalid protobuf: ${(err as Error).message}`);
     }
   }
@@ -180,7 +182,105 @@ export function decodeResponse(signal: Signal, body: Uint8Array, format: WireFor
   return { rejected, errorMessage };
 }
 
+function asBuffer(body: Uint8Array): Buffer {
+  return Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+}
+
+// ---- errors (google.rpc.Status) ---------------------------------------------------------------
+
+/** gRPC status codes used in OTLP error responses (the HTTP body carries them too). */
+export const RpcCode = { OK: 0, INVALID_ARGUMENT: 3, NOT_FOUND: 5, RESOURCE_EXHAUSTED: 8, UNIMPLEMENTED: 12, INTERNAL: 13, UNAVAILABLE: 14 } as const;
+
+export interface RpcStatus {
+  code: number;
+  message: string;
+  /** Sent as a google.rpc.RetryInfo detail: when the client may try again. */
+  retryAfterMs?: number;
+}
+
+const statusType = otlpRoot.lookupType('google.rpc.Status');
+const retryInfoType = otlpRoot.lookupType('google.rpc.RetryInfo');
+const RETRY_INFO_URL = 'type.googleapis.com/google.rpc.RetryInfo';
+
+/**
+ * A google.rpc.Status: the body of OTLP/HTTP error responses (in the request's encoding) and the
+ * `grpc-status-details-bin` of gRPC errors.
+ */
+export function encodeStatus(status: RpcStatus, format: WireFormat): Uint8Array {
+  const delay = status.retryAfterMs === undefined ? undefined : { seconds: Math.floor(status.retryAfterMs / 1000), nanos: (status.retryAfterMs % 1000) * 1e6 };
+  if (format === 'json') {
+    const details = delay ? [{ '@type': RETRY_INFO_URL, retryDelay: `${status.retryAfterMs! / 1000}s` }] : undefined;
+    return Buffer.from(JSON.stringify({ code: status.code, message: status.message, details }));
+  }
+  const details = delay ? [{ typeUrl: RETRY_INFO_URL, value: retryInfoType.encode(retryInfoType.fromObject({ retryDelay: delay })).finish() }] : [];
+  return statusType.encode(statusType.fromObject({ code: status.code, message: status.message, details })).finish();
+}
+
+export function decodeStatus(body: Uint8Array): RpcStatus {
+  const obj = statusType.toObject(statusType.decode(body), { longs: Number, defaults: true }) as { code: number; message: string; details: { typeUrl: string; value: Uint8Array }[] };
+  const retry = obj.details.find((d) => d.typeUrl === RETRY_INFO_URL);
+  if (!retry) return { code: obj.code, message: obj.message };
+  const info = retryInfoType.toObject(retryInfoType.decode(retry.value), { longs: Number, defaults: true }) as { retryDelay?: { seconds: number; nanos: number } };
+  const d = info.retryDelay ?? { seconds: 0, nanos: 0 };
+  return { code: obj.code, message: obj.message, retryAfterMs: d.seconds * 1000 + Math.round(d.nanos / 1e6) };
+}
+
 // ---- counting ---------------------------------------------------------------------------------
+
+// Field numbers on the path ExportMetricsServiceRequest → data points.
+const F_RESOURCE_METRICS = 1;
+const F_SCOPE_METRICS = 2;
+const F_METRICS = 2;
+const METRIC_DATA_FIELDS = new Set([5, 7, 9, 10, 11]); // gauge, sum, histogram, exponential_histogram, summary
+const F_DATA_POINTS = 1;
+const WIRE_LEN = 2;
+
+/**
+ * The number of data points in an encoded ExportMetricsServiceRequest, without decoding it: metrics
+ * are forwarded as received, but the queue counts items. Walks only the nesting down to the data
+ * points and checks its framing; throws DecodeError for a body that is not such a request.
+ */
+export function countMetricDataPoints(body: Uint8Array): number {
+  const r = protobuf.Reader.create(body);
+  try {
+    let n = 0;
+    walk(r, r.len, F_RESOURCE_METRICS, (end) =>
+      walk(r, end, F_SCOPE_METRICS, (end) =>
+        walk(r, end, F_METRICS, (end) =>
+          walk(r, end, METRIC_DATA_FIELDS, (end) =>
+            walk(r, end, F_DATA_POINTS, (end) => {
+              n++;
+              r.pos = end;
+            }),
+          ),
+        ),
+      ),
+    );
+    return n;
+  } catch (err) {
+    throw new DecodeError(`invalid protobuf: ${(err as Error).message}`);
+  }
+}
+
+/** Visit the length-delimited fields numbered `want` of the message ending at `end`; skip the rest. */
+function walk(r: protobuf.Reader, end: number, want: number | Set<number>, visit: (end: number) => void): void {
+  while (r.pos < end) {
+    const tag = r.uint32();
+    const field = tag >>> 3;
+    const wire = tag & 7;
+    if (field === 0) throw new Error(`illegal field number 0 at byte ${r.pos}`);
+    if (wire === WIRE_LEN && (typeof want === 'number' ? field === want : want.has(field))) {
+      const len = r.uint32();
+      const childEnd = r.pos + len;
+      if (childEnd > end) throw new Error(`length ${len} at byte ${r.pos} runs past the end of its message`);
+      visit(childEnd);
+      if (r.pos !== childEnd) throw new Error(`message ending at byte ${childEnd} is malformed`);
+    } else {
+      r.skipType(wire);
+    }
+  }
+  if (r.pos !== end) throw new Error(`a field runs past the end of its message at byte ${end}`);
+}
 
 export function countItems<S extends Signal>(signal: S, req: RequestOf[S]): number {
   let n = 0;

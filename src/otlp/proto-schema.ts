@@ -1,7 +1,7 @@
 /**
  * The OTLP protocol buffers (opentelemetry-proto v1: common, resource, trace, logs, metrics and
- * the collector services), in protobuf text. Loaded once with protobufjs; fully qualified type
- * names so the files can be parsed into one root in any order.
+ * the collector services) and google.rpc.Status, in protobuf text. Loaded once with protobufjs;
+ * fully qualified type names so the files can be parsed into one root in any order.
  */
 export const OTLP_PROTO_FILES: readonly string[] = [
   `syntax = "proto3";
@@ -283,4 +283,13 @@ service MetricsService {
 message ExportMetricsServiceRequest { repeated .opentelemetry.proto.metrics.v1.ResourceMetrics resource_metrics = 1; }
 message ExportMetricsServiceResponse { .opentelemetry.proto.collector.metrics.v1.ExportMetricsPartialSuccess partial_success = 1; }
 message ExportMetricsPartialSuccess { int64 rejected_data_points = 1; string error_message = 2; }`,
+  // The error body of OTLP/HTTP 4xx/5xx responses and the gRPC status details (RetryInfo).
+  `syntax = "proto3";
+package google.protobuf;
+message Any { string type_url = 1; bytes value = 2; }
+message Duration { int64 seconds = 1; int32 nanos = 2; }`,
+  `syntax = "proto3";
+package google.rpc;
+message Status { int32 code = 1; string message = 2; repeated .google.protobuf.Any details = 3; }
+message RetryInfo { .google.protobuf.Duration retry_delay = 1; }`,
 ];

@@ -16,6 +16,8 @@ export interface GraphContext {
   log: Logger;
   telemetry: Telemetry;
   store: Store;
+  /** Throws MemoryLimitError (with retryAfterMs) while memory is above limits.memory_mib: check before reading a large body. */
+  admit?: () => void;
   consumers: {
     logs: Consumer<LogBatch>;
     traces: Consumer<TraceBatch>;

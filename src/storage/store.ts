@@ -55,6 +55,7 @@ export class Store {
     peek: Database.Statement<[string, number, number]>;
     ack: Database.Statement<[string, number]>;
     oldest: Database.Statement<[string]>;
+    oldestAfter: Database.Statement<[string, number]>;
     getCheckpoint: Database.Statement<[string]>;
     allCheckpoints: Database.Statement<[]>;
   };
@@ -106,6 +107,7 @@ export class Store {
       peek: this.db.prepare('SELECT id, signal, created_at AS createdAt, items, bytes, payload FROM queue WHERE signal = ? AND id > ? ORDER BY id LIMIT ?'),
       ack: this.db.prepare('DELETE FROM queue WHERE signal = ? AND id = ?'),
       oldest: this.db.prepare('SELECT created_at AS oldest FROM queue WHERE signal = ? ORDER BY id LIMIT 1'),
+      oldestAfter: this.db.prepare('SELECT created_at AS oldest FROM queue WHERE signal = ? AND id > ? ORDER BY id LIMIT 1'),
       getCheckpoint: this.db.prepare('SELECT data FROM checkpoints WHERE key = ?'),
       allCheckpoints: this.db.prepare('SELECT key, data FROM checkpoints'),
     };
@@ -176,20 +178,29 @@ export class Store {
     }
   }
 
-  /** Entries of `signal` after id `afterId`, oldest first, until `maxItems` or `maxBytes` is reached (at least one). */
+  /**
+   * Entries of `signal` after id `afterId`, oldest first, until `maxItems` or `maxBytes` is reached
+   * (at least one). Rows are read one at a time, so a batch never loads more payloads than it uses.
+   */
   peek(signal: Signal, afterId: number, maxItems: number, maxBytes: number, maxEntries = 1000): QueueEntry[] {
     this.assertOpen();
-    const rows = this.stmt.peek.all(signal, afterId, maxEntries) as QueueEntry[];
     const out: QueueEntry[] = [];
     let items = 0;
     let bytes = 0;
-    for (const r of rows) {
+    for (const r of this.stmt.peek.iterate(signal, afterId, maxEntries) as IterableIterator<QueueEntry>) {
       if (out.length > 0 && (items + r.items > maxItems || bytes + r.bytes > maxBytes)) break;
       out.push(r);
       items += r.items;
       bytes += r.bytes;
     }
     return out;
+  }
+
+  /** ms since epoch of the oldest entry of `signal` after id `afterId`, or null when there is none. */
+  oldestAfter(signal: Signal, afterId: number): number | null {
+    this.assertOpen();
+    const row = this.stmt.oldestAfter.get(signal, afterId) as { oldest: number } | undefined;
+    return row?.oldest ?? null;
   }
 
   /** Delete entries the backend acknowledged (or that were permanently rejected and counted). */

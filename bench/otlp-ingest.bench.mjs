@@ -1,0 +1,167 @@
+// OTLP/HTTP ingest throughput: protobuf requests of 512 spans through the real receiver (body read,
+// decode, id checks, hand-off to a no-op consumer, response) beside a bare node:http server that
+// only reads the body and answers 200, both on one thread. The load comes from a worker thread
+// (keep-alive, several requests in flight), so the server thread is what is measured; its event
+// loop utilisation is printed to show whether it was saturated. Also prints decode alone.
+//
+//   npm run bench -- otlp-ingest          BENCH_SECONDS=5 (per run)  BENCH_CONCURRENCY=4
+import { createServer } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import { Worker } from 'node:worker_threads';
+import Long from 'long';
+import { loadConfig } from '../dist/config/load.js';
+import { createLogger } from '../dist/logger.js';
+import { Telemetry } from '../dist/metrics/telemetry.js';
+import { decodeRequest, encodeRequest, requestType } from '../dist/otlp/codec.js';
+import { buildOtlpReceivers } from '../dist/receivers/otlp/index.js';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 4);
+const SPANS = 512;
+
+// ---- a realistic batch: HTTP server spans with the usual semantic-convention attributes -------
+
+function batch() {
+  const rnd = (n) => Buffer.from(Array.from({ length: n }, () => Math.floor(Math.random() * 256)));
+  const str = (key, v) => ({ key, value: { stringValue: v } });
+  const int = (key, v) => ({ key, value: { intValue: Long.fromNumber(v) } });
+  const spans = [];
+  for (let i = 0; i < SPANS; i++) {
+    const start = Long.fromString('1750000000000000000', true).add(i * 1_000_000);
+    spans.push({
+      traceId: rnd(16),
+      spanId: rnd(8),
+      parentSpanId: rnd(8),
+      name: i % 3 === 0 ? 'GET /api/users/:id' : i % 3 === 1 ? 'POST /api/orders' : 'SELECT orders',
+      kind: i % 3 === 2 ? 3 : 2,
+      flags: 0x101,
+      startTimeUnixNano: start,
+      endTimeUnixNano: start.add(12_345_678),
+      attributes: [
+        str('http.request.method', i % 3 === 1 ? 'POST' : 'GET'),
+        str('url.full', `https://shop.example.com/api/users/${i}?expand=orders`),
+        int('http.response.status_code', i % 17 === 0 ? 500 : 200),
+        str('server.address', 'shop.example.com'),
+        int('server.port', 443),
+        str('network.protocol.version', '1.1'),
+        str('user_agent.original', 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36'),
+        str('http.route', '/api/users/:id'),
+        { key: 'app.cache_hit', value: { boolValue: i % 2 === 0 } },
+        { key: 'app.ratio', value: { doubleValue: i / 7 } },
+      ],
+      events: i % 4 === 0 ? [{ timeUnixNano: start.add(1000), name: 'cache.miss', attributes: [str('cache.key', `user:${i}`)] }] : [],
+      status: { code: i % 17 === 0 ? 2 : 0 },
+    });
+  }
+  const req = {
+    resourceSpans: [
+      {
+        resource: { attributes: [str('service.name', 'shop'), str('service.version', '1.4.2'), str('telemetry.sdk.language', 'nodejs'), str('host.name', 'shop-7c9d')] },
+        scopeSpans: [{ scope: { name: '@opentelemetry/instrumentation-http', version: '0.57.0' }, spans }],
+      },
+    ],
+  };
+  return Buffer.from(encodeRequest('traces', requestType.traces.fromObject(req)));
+}
+
+const body = batch();
+
+// ---- servers ------------------------------------------------------------------------------
+
+async function startReceiver() {
+  const config = loadConfig({ text: 'receivers: { otlp: { http: { endpoint: "127.0.0.1:0" }, grpc: null, unix: null } }\n', env: {} });
+  const noop = { consume: async () => {} };
+  const [receiver] = buildOtlpReceivers({ config, log: createLogger('silent'), telemetry: new Telemetry({ processMetrics: false }), consumers: { traces: noop, logs: noop, metrics: noop } });
+  await receiver.start();
+  return { port: Number(receiver.endpoint.split(':')[1]), stop: () => receiver.stop() };
+}
+
+async function startBare() {
+  const server = createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      Buffer.concat(chunks);
+      res.writeHead(200, { 'content-type': 'application/x-protobuf', 'content-length': 0 }).end();
+    });
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  return { port: server.address().port, stop: () => new Promise((r) => server.close(r)) };
+}
+
+// ---- load from a worker thread -------------------------------------------------------------------
+
+const LOADER = `
+const http = require('node:http');
+const { workerData, parentPort } = require('node:worker_threads');
+const { port, body, seconds, concurrency } = workerData;
+const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
+const buf = Buffer.from(body);
+let done = 0, failed = 0, measuring = false, stop = false;
+function one() {
+  if (stop) return;
+  const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/v1/traces', agent,
+    headers: { 'content-type': 'application/x-protobuf', 'content-length': buf.length } }, (res) => {
+    res.resume();
+    res.on('end', () => { if (measuring) { if (res.statusCode === 200) done++; else failed++; } one(); });
+  });
+  req.on('error', () => { failed++; one(); });
+  req.end(buf);
+}
+for (let i = 0; i < concurrency; i++) one();
+setTimeout(() => { measuring = true; parentPort.postMessage({ type: 'start' }); }, 1000);
+setTimeout(() => { stop = true; parentPort.postMessage({ type: 'end', done, failed }); agent.destroy(); }, 1000 + seconds * 1000);
+`;
+
+async function measure(start) {
+  const server = await start();
+  const worker = new Worker(LOADER, { eval: true, workerData: { port: server.port, body, seconds: SECONDS, concurrency: CONCURRENCY } });
+  let elu0, t0;
+  const result = await new Promise((resolve, reject) => {
+    worker.on('error', reject);
+    worker.on('message', (m) => {
+      if (m.type === 'start') {
+        elu0 = performance.eventLoopUtilization();
+        t0 = performance.now();
+      } else {
+        const seconds = (performance.now() - t0) / 1000;
+        resolve({ requests: m.done, failed: m.failed, seconds, elu: performance.eventLoopUtilization(elu0).utilization });
+      }
+    });
+  });
+  await worker.terminate();
+  await server.stop();
+  const rps = result.requests / result.seconds;
+  return { ...result, spansPerSec: rps * SPANS, bytesPerSec: rps * body.length };
+}
+
+function decodeOnly() {
+  let n = 0;
+  const t0 = performance.now();
+  while (performance.now() - t0 < SECONDS * 1000) {
+    decodeRequest('traces', body, 'protobuf');
+    n++;
+  }
+  const s = (performance.now() - t0) / 1000;
+  return { spansPerSec: (n * SPANS) / s, bytesPerSec: (n * body.length) / s };
+}
+
+const fmt = (n) => Math.round(n).toLocaleString('en-US');
+const mb = (n) => `${(n / 1e6).toFixed(1)} MB/s`;
+
+console.log(`request: ${SPANS} spans, ${body.length} bytes protobuf; ${SECONDS} s per run after 1 s warm-up; ${CONCURRENCY} requests in flight`);
+const decode = decodeOnly();
+console.log(`decode only (codec, no HTTP):   ${fmt(decode.spansPerSec)} spans/s  ${mb(decode.bytesPerSec)}`);
+const runs = { bare: [], receiver: [] };
+for (let round = 0; round < 2; round++) {
+  for (const [name, start] of [['bare', startBare], ['receiver', startReceiver]]) {
+    const r = await measure(start);
+    runs[name].push(r);
+    const label = name === 'bare' ? 'bare node:http (read + 200): ' : 'tracetail OTLP/HTTP receiver: ';
+    console.log(`${label}  ${fmt(r.spansPerSec)} spans/s  ${mb(r.bytesPerSec)}  server event loop ${(r.elu * 100).toFixed(0)}% busy${r.failed ? `  (${r.failed} failed)` : ''}`);
+  }
+}
+const best = (xs) => xs.reduce((a, b) => (b.bytesPerSec > a.bytesPerSec ? b : a));
+const bare = best(runs.bare);
+const receiver = best(runs.receiver);
+console.log(`\nbest of ${runs.bare.length}: receiver ${fmt(receiver.spansPerSec)} spans/s (goal >= 150,000); ratio to the bare server ${(receiver.bytesPerSec / bare.bytesPerSec).toFixed(2)} (goal >= 0.5)`);

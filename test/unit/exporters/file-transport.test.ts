@@ -1,0 +1,30 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { FileTransport } from '../../../src/exporters/file-transport.js';
+import { encodeRequest } from '../../../src/otlp/codec.js';
+import { tempDir } from '../../helpers/cli.js';
+import { logBatch, tally } from '../../helpers/export-harness.js';
+
+describe('FileTransport rotation', () => {
+  it('keeps every rotated file when rotations come faster than one per millisecond', async () => {
+    const dir = tempDir();
+    const transport = new FileTransport(dir, 1); // every write rotates the previous file
+    for (let i = 0; i < 200; i++) {
+      expect(await transport.send('logs', encodeRequest('logs', logBatch(i, 1)))).toEqual({ kind: 'success' });
+    }
+    await transport.close();
+    const files = readdirSync(dir).sort();
+    expect(files).toHaveLength(200);
+    const seqs = files.flatMap((f) =>
+      readFileSync(join(dir, f), 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .flatMap((line) => (JSON.parse(line) as { resourceLogs: { scopeLogs: { logRecords: { attributes: { key: string; value: { intValue: string } }[] }[] }[] }[] }).resourceLogs)
+        .flatMap((rl) => rl.scopeLogs.flatMap((sl) => sl.logRecords.map((r) => Number(r.attributes.find((a) => a.key === 'seq')?.value.intValue)))),
+    );
+    expect(tally(seqs, 200)).toEqual({ missing: [], duplicates: 0, unexpected: [] });
+    // Names sort in write order.
+    expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+  });
+});
