@@ -7,7 +7,8 @@ import Long from 'long';
 import type { AnyValue, KeyValue } from '../otlp/types.js';
 import { anyValueKind } from '../otlp/values.js';
 import { nanosToMs, nanosToString, type ResourceInfo } from '../processors/correlation/summaries.js';
-import { durationMs, isError, rootSpan, services, SEVERITIES, severityOf, type TraceEntry, type TraceQuery } from '../processors/correlation/trace-index.js';
+import { SEVERITIES, severityOf } from '../metrics/log-metrics.js';
+import { durationMs, errorLogs, isError, rootSpan, services, type TraceEntry, type TraceQuery } from '../processors/correlation/trace-index.js';
 import { parseDuration } from '../config/units.js';
 
 const SPAN_KINDS = ['SPAN_KIND_UNSPECIFIED', 'SPAN_KIND_INTERNAL', 'SPAN_KIND_SERVER', 'SPAN_KIND_CLIENT', 'SPAN_KIND_PRODUCER', 'SPAN_KIND_CONSUMER'];
@@ -82,7 +83,7 @@ export function traceSummary(e: TraceEntry): Record<string, unknown> {
     error: isError(e),
     logCount: Object.values(counts).reduce((a, b) => a + b, 0),
     logCounts: counts,
-    errorLogs: counts.error + counts.fatal,
+    errorLogs: errorLogs(e),
     unmatchedLogs: e.spans.length === 0 ? e.pendingLogs : 0,
   };
 }
@@ -130,7 +131,7 @@ export function traceDocument(e: TraceEntry): Record<string, unknown> {
       offsetMs: t === undefined ? 0 : round(t - start),
       severityNumber: l.severityNumber,
       severityText: l.severityText,
-      severity: SEVERITIES[severityOf(l.severityNumber)],
+      severity: severityOf(l),
       body: l.body,
       spanId: l.spanId || null,
       service: l.resource.serviceName,

@@ -8,6 +8,8 @@ import type { Config } from '../../config/load.js';
 import type { Logger } from '../../logger.js';
 import type { Telemetry } from '../../metrics/telemetry.js';
 import type { Gauge } from 'prom-client';
+import { GuardedObserver } from '../../metrics/component-metrics.js';
+import { countItems } from '../../otlp/codec.js';
 import type { LogBatch, TraceBatch } from '../../pipeline/batches.js';
 import type { Observer, Processor } from '../../pipeline/pipeline.js';
 import { ResourceInheritance } from './resource-inheritance.js';
@@ -23,6 +25,28 @@ export interface CorrelationOptions {
   telemetry: Telemetry;
   /** The index clock (tests). */
   now?: () => number;
+}
+
+/**
+ * Feeds the index after a batch is durable; never throws into the pipeline (GuardedObserver).
+ * Items over the per-trace limits are counted as discarded (by design: the trace keeps the rest).
+ */
+class IndexObserver<B> extends GuardedObserver<B, 'over_trace_limit'> {
+  constructor(
+    name: string,
+    telemetry: Telemetry,
+    log: Logger,
+    private readonly add: (batch: B) => number,
+    private readonly count: (batch: B) => number,
+  ) {
+    super(name, telemetry, log, { over_trace_limit: { intentional: true } });
+  }
+
+  protected process(batch: B): void {
+    this.self.received.inc(this.count(batch));
+    const dropped = this.add(batch);
+    if (dropped > 0) this.self.discarded('over_trace_limit').inc(dropped);
+  }
 }
 
 export class Correlation extends BaseComponent {
@@ -74,9 +98,11 @@ export class Correlation extends BaseComponent {
     this.telemetry = telemetry;
 
     const index = this.index;
-    this.logProcessors = config.correlation.inherit_resource ? [new ResourceInheritance(index, (n) => enriched.inc(n))] : [];
-    this.logObserver = { name: 'correlation/logs', observe: (batch) => index.addLogs(batch) };
-    this.traceObserver = { name: 'correlation/traces', observe: (batch) => index.addSpans(batch) };
+    this.logProcessors = config.correlation.inherit_resource
+      ? [new ResourceInheritance(index, { telemetry, log: options.log, onEnriched: (n) => enriched.inc(n) })]
+      : [];
+    this.logObserver = new IndexObserver<LogBatch>('correlation_logs', telemetry, options.log, (b) => index.addLogs(b), (b) => countItems('logs', b));
+    this.traceObserver = new IndexObserver<TraceBatch>('correlation_spans', telemetry, options.log, (b) => index.addSpans(b), (b) => countItems('traces', b));
   }
 
   protected async doStart(): Promise<void> {

@@ -10,6 +10,9 @@
  * Records with a zero-high (Datadog decimal, 64-bit) trace id whose full 128-bit id the index
  * knows get that full id.
  */
+import { RateLimitedLog, type Logger } from '../../logger.js';
+import { ComponentMetrics } from '../../metrics/component-metrics.js';
+import type { Telemetry } from '../../metrics/telemetry.js';
 import type { KeyValue, LogRecord, Resource, ResourceLogs, ScopeLogs } from '../../otlp/types.js';
 import { anyValueToString, findAttribute, idToHex } from '../../otlp/values.js';
 import type { LogBatch } from '../../pipeline/batches.js';
@@ -20,17 +23,42 @@ import type { TraceIndex } from './trace-index.js';
 /** The transport of batches tracetail builds itself from log files. */
 export const FILE_TRANSPORT = 'file';
 
+export interface ResourceInheritanceOptions {
+  telemetry?: Telemetry;
+  log?: Logger;
+  /** Called once per batch with the number of records whose resource gained attributes. */
+  onEnriched?: (records: number) => void;
+}
+
 export class ResourceInheritance implements Processor<LogBatch> {
-  readonly name = 'correlation/resource';
+  readonly name = 'correlation_resource';
+  private readonly errors?: { inc(): void };
+  private readonly limitedLog?: RateLimitedLog;
 
   constructor(
     private readonly index: TraceIndex,
-    /** Called once per batch with the number of records whose resource gained attributes. */
-    private readonly onEnriched: (records: number) => void = () => undefined,
-  ) {}
+    private readonly options: ResourceInheritanceOptions = {},
+  ) {
+    if (options.telemetry) this.errors = new ComponentMetrics(options.telemetry, this.name, { discarded: {}, errorStages: ['processing'] }).errors('processing');
+    if (options.log) this.limitedLog = new RateLimitedLog(options.log);
+  }
 
+  /**
+   * Enrichment must never cost a batch: on an unexpected error the batch goes on as it came,
+   * and the error is counted (`tracetail_component_errors_total`) and logged once per interval.
+   */
   process(batch: LogBatch): LogBatch {
     if (batch.transport !== FILE_TRANSPORT || !this.index.hasSpanResources) return batch;
+    try {
+      return this.enrich(batch);
+    } catch (err) {
+      this.errors?.inc();
+      this.limitedLog?.error(this.name, { err, component: this.name }, 'could not give log records their span resource; they go on as they came');
+      return batch;
+    }
+  }
+
+  private enrich(batch: LogBatch): LogBatch {
     let enriched = 0;
     const out: ResourceLogs[] = [];
     for (const rl of batch.resourceLogs) {
@@ -45,7 +73,7 @@ export class ResourceInheritance implements Processor<LogBatch> {
         out.push({ ...rl, resource, scopeLogs });
       }
     }
-    if (enriched > 0) this.onEnriched(enriched);
+    if (enriched > 0) this.options.onEnriched?.(enriched);
     return { ...batch, resourceLogs: out };
   }
 

@@ -13,6 +13,7 @@
  * A trace id whose high 64 bits are zero (a Datadog decimal id, or a 64-bit id) also matches the
  * trace whose low 64 bits are the same, so that `dd.trace_id` logs join OTel spans.
  */
+import { hasTraceContext, SEVERITIES, severityOf, type Severity } from '../../metrics/log-metrics.js';
 import type { LogBatch, TraceBatch } from '../../pipeline/batches.js';
 import { idToHex } from '../../otlp/values.js';
 import { StatusCode } from '../../otlp/types.js';
@@ -25,15 +26,8 @@ export type EvictionReason = 'expired' | 'memory' | 'shutdown';
 export const MAX_SPANS_PER_TRACE = 1000;
 export const MAX_LOGS_PER_TRACE = 1000;
 
-/** Severity buckets of the OTel log data model (SeverityNumber ranges of four). */
-export const SEVERITIES = ['unspecified', 'trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
-export type Severity = (typeof SEVERITIES)[number];
-
-export function severityOf(severityNumber: number): number {
-  if (!(severityNumber >= 1 && severityNumber <= 24)) return 0;
-  return 1 + Math.floor((severityNumber - 1) / 4);
-}
-const ERROR_BUCKET = 5;
+/** Index of each severity (as the log metrics bucket it) in `TraceEntry.logCounts`. */
+const SEVERITY_INDEX = Object.fromEntries(SEVERITIES.map((s, i) => [s, i])) as Record<Severity, number>;
 
 const ENTRY_BYTES = 480;
 
@@ -48,7 +42,7 @@ export interface TraceEntry {
   /** Log records of this trace recorded before any of its spans: matched or unmatched later. */
   pendingLogs: number;
   errorSpans: number;
-  /** Log record counts by SEVERITIES index. */
+  /** Log record counts by severity, in the order of SEVERITIES (log-metrics.ts). */
   logCounts: number[];
   startMs: number | undefined;
   endMs: number | undefined;
@@ -121,10 +115,14 @@ export class TraceIndex {
 
   // ---- input ---------------------------------------------------------------------------------
 
-  /** Records the spans of a durable batch; pending logs of their traces become matched. */
-  addSpans(batch: TraceBatch): void {
+  /**
+   * Records the spans of a durable batch; pending logs of their traces become matched. Returns
+   * how many spans were not kept (their trace was at MAX_SPANS_PER_TRACE).
+   */
+  addSpans(batch: TraceBatch): number {
     const now = this.now();
     let matched = 0;
+    let dropped = 0;
     for (const rs of batch.resourceSpans) {
       const resource = this.resources.intern(rs.resource);
       if (resource.serviceName) this.rememberService(resource);
@@ -141,6 +139,7 @@ export class TraceIndex {
           }
           if (entry.spans.length >= MAX_SPANS_PER_TRACE) {
             entry.droppedSpans++;
+            dropped++;
             continue;
           }
           const s = summarizeSpan(span, resource, scopeName);
@@ -156,29 +155,34 @@ export class TraceIndex {
     }
     if (matched > 0) this.options.onResults?.({ matched, unmatched: 0, no_context: 0 });
     this.enforce(now);
+    return dropped;
   }
 
-  /** Records the log records of a durable batch and counts their correlation results. */
-  addLogs(batch: LogBatch): void {
+  /**
+   * Records the log records of a durable batch and counts their correlation results. Returns how
+   * many records with trace context were not kept (their trace was at MAX_LOGS_PER_TRACE).
+   */
+  addLogs(batch: LogBatch): number {
     const now = this.now();
     const results = { matched: 0, unmatched: 0, no_context: 0 };
+    let dropped = 0;
     for (const rl of batch.resourceLogs) {
       let resource: ResourceInfo | undefined;
       for (const sl of rl.scopeLogs ?? []) {
         for (const record of sl.logRecords ?? []) {
-          const raw = idToHex(record.traceId);
-          if (raw.length !== 32 || raw === '00000000000000000000000000000000') {
+          if (!hasTraceContext(record)) {
             results.no_context++;
             continue;
           }
+          const raw = idToHex(record.traceId);
           resource ??= this.resources.intern(rl.resource);
           const entry = this.touch(this.resolve(raw), now);
           if (entry.spans.length > 0) results.matched++;
           else entry.pendingLogs++;
-          const severity = severityOf(record.severityNumber ?? 0);
-          entry.logCounts[severity]++;
+          entry.logCounts[SEVERITY_INDEX[severityOf(record)]]++;
           if (entry.logs.length >= MAX_LOGS_PER_TRACE) {
             entry.droppedLogs++;
+            dropped++;
             continue;
           }
           const s = summarizeLog(record, resource);
@@ -189,6 +193,7 @@ export class TraceIndex {
     }
     this.options.onResults?.(results);
     this.enforce(now);
+    return dropped;
   }
 
   /** The span resource a log of `traceId` (and `spanId`) inherits from, if the index knows one. */
@@ -274,7 +279,7 @@ export class TraceIndex {
         droppedLogs: 0,
         pendingLogs: 0,
         errorSpans: 0,
-        logCounts: [0, 0, 0, 0, 0, 0, 0],
+        logCounts: SEVERITIES.map(() => 0),
         startMs: undefined,
         endMs: undefined,
         bytes: ENTRY_BYTES,
@@ -340,7 +345,12 @@ export class TraceIndex {
 }
 
 export function isError(e: TraceEntry): boolean {
-  return e.errorSpans > 0 || e.logCounts[ERROR_BUCKET] > 0 || e.logCounts[ERROR_BUCKET + 1] > 0;
+  return e.errorSpans > 0 || errorLogs(e) > 0;
+}
+
+/** Log records of severity ERROR or FATAL. */
+export function errorLogs(e: TraceEntry): number {
+  return e.logCounts[SEVERITY_INDEX.error] + e.logCounts[SEVERITY_INDEX.fatal];
 }
 
 export function durationMs(e: TraceEntry): number {

@@ -184,8 +184,9 @@ describe('cardinality budget', () => {
   afterEach(async () => h?.stop());
 
   it('keeps 10,000 distinct span names within max_series_per_metric plus one overflow series, with flat RSS', async () => {
-    // A small dedupe memory so that its own (bounded) growth is over after the first round.
-    h = await new MetricsHarness().start({ metrics: { span_metrics: { dedupe_max_spans: 10_000 } } });
+    // A small dedupe memory so that its own (bounded) growth is over after the first round; the
+    // same for the correlation index, which keeps recent spans up to correlation.max_bytes.
+    h = await new MetricsHarness().start({ metrics: { span_metrics: { dedupe_max_spans: 10_000 } }, correlation: { max_bytes: '1MiB' } });
     const budget = h.config.metrics.max_series_per_metric;
     const app = new SdkSource('checkout', {}, { trackTraceIds: false });
     const feed = async (round: number) => {

@@ -2,7 +2,12 @@ import { SpanStatusCode } from '@opentelemetry/api';
 import { describe, expect, it } from 'vitest';
 import { findAttribute, anyValueToString, idToHex } from '../../../../src/otlp/values.js';
 import { ResourceInheritance } from '../../../../src/processors/correlation/resource-inheritance.js';
-import { MAX_LOGS_PER_TRACE, TraceIndex, type CorrelationResult, type EvictionReason } from '../../../../src/processors/correlation/trace-index.js';
+import { errorLogs, MAX_LOGS_PER_TRACE, MAX_SPANS_PER_TRACE, TraceIndex, type CorrelationResult, type EvictionReason } from '../../../../src/processors/correlation/trace-index.js';
+import { loadConfig } from '../../../../src/config/load.js';
+import { createLogger } from '../../../../src/logger.js';
+import { Telemetry } from '../../../../src/metrics/telemetry.js';
+import type { LogBatch } from '../../../../src/pipeline/batches.js';
+import { Correlation } from '../../../../src/processors/correlation/correlation.js';
 import { logBatch, SpanRecorder } from '../../../helpers/otel.js';
 
 function setup(options: { windowMs?: number; maxBytes?: number } = {}) {
@@ -102,7 +107,7 @@ describe('trace index: correlation results', () => {
     const entry = index.get(span.spanContext().traceId)!;
     expect(entry.logs).toHaveLength(MAX_LOGS_PER_TRACE);
     expect(entry.droppedLogs).toBe(5);
-    expect(entry.logCounts[5]).toBe(Math.ceil((MAX_LOGS_PER_TRACE + 5) / 10)); // error bucket
+    expect(errorLogs(entry)).toBe(Math.ceil((MAX_LOGS_PER_TRACE + 5) / 10));
   });
 });
 
@@ -238,5 +243,38 @@ describe('resource inheritance', () => {
     const full = span.spanContext().traceId;
     const out = new ResourceInheritance(index).process(logBatch([{ body: 'dd', traceId: '0000000000000000' + full.slice(16) }]));
     expect(idToHex(out.resourceLogs[0].scopeLogs[0].logRecords[0].traceId)).toBe(full);
+  });
+});
+
+describe('correlation stages never cost a batch', () => {
+  it('the resource processor passes a batch it cannot read on as it came, and counts the error', async () => {
+    const { index } = setup();
+    const app = new SpanRecorder();
+    const span = app.start('x');
+    span.end();
+    index.addSpans(app.takeBatch());
+    const telemetry = new Telemetry({ processMetrics: false });
+    const p = new ResourceInheritance(index, { telemetry, log: createLogger('silent') });
+    const broken = { resourceLogs: [{ resource: null, scopeLogs: [{ logRecords: [null] }] }], transport: 'file' } as unknown as LogBatch;
+    expect(p.process(broken)).toBe(broken);
+    const errors = await telemetry.registry.getSingleMetric('tracetail_component_errors_total')!.get();
+    expect(errors.values.find((v) => v.labels.component === 'correlation_resource')?.value).toBe(1);
+  });
+
+  it('the index observers count what they could not read instead of throwing, and items over the per-trace limit', async () => {
+    const telemetry = new Telemetry({ processMetrics: false });
+    const config = loadConfig({ env: {} });
+    const c = new Correlation({ config, log: createLogger('silent'), telemetry });
+    expect(() => c.logObserver.observe({ resourceLogs: [null], transport: 'file' } as unknown as LogBatch)).not.toThrow();
+    const app = new SpanRecorder();
+    const root = app.start('root');
+    for (let i = 0; i < MAX_SPANS_PER_TRACE + 3; i++) app.start(`child ${i}`, root).end();
+    root.end();
+    c.traceObserver.observe(app.takeBatch());
+    const value = async (name: string, labels: Record<string, string>) =>
+      (await telemetry.registry.getSingleMetric(name)!.get()).values.find((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x))?.value;
+    expect(await value('tracetail_component_errors_total', { component: 'correlation_logs' })).toBe(1);
+    expect(await value('tracetail_component_received_items_total', { component: 'correlation_spans' })).toBe(MAX_SPANS_PER_TRACE + 4);
+    expect(await value('tracetail_component_discarded_items_total', { component: 'correlation_spans', reason: 'over_trace_limit' })).toBe(4);
   });
 });
