@@ -3,31 +3,13 @@
  * they reach the test collector and the correlation index, and the debug API returns each trace
  * with exactly its spans.
  */
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { idToHex } from '../../src/otlp/values.js';
-import { ROOT, startCli, tempDir, testConfig, type CliProcess } from '../helpers/cli.js';
+import { startCli, tempDir, testConfig, type CliProcess } from '../helpers/cli.js';
 import { TestCollector } from '../helpers/collector.js';
 import { waitFor } from '../helpers/wait.js';
-
-const APP = join(ROOT, 'test/fixtures/apps/pino-otel-app.mjs');
-
-interface AppSummary {
-  traces: { traceId: string; spans: string[]; logs: number }[];
-  unsampledTraces: { traceId: string; spans: string[] }[];
-}
-
-function runApp(env: Record<string, string>): Promise<AppSummary> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [APP], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as AppSummary) : reject(new Error(`app exited ${code}: ${err}`))));
-  });
-}
+import { runPinoOtelApp } from '../helpers/app.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -51,7 +33,7 @@ describe('spans of a real app in the sidecar', () => {
     const otlp = await cli.waitForEndpoint('receivers.otlp.http.endpoint');
     const debug = await cli.waitForEndpoint('debug.endpoint');
 
-    const app = await runApp({
+    const app = await runPinoOtelApp({
       LOG_FILE: join(dir, 'logs/app.log'),
       OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `http://${otlp}/v1/traces`,
       OTEL_SERVICE_NAME: 'pino-otel-app',

@@ -5,7 +5,6 @@
  * receiver); from there on it is tracetail's own code: extraction, the logs and traces pipelines
  * with the correlation stages, the index and the debug API documents.
  */
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
@@ -22,19 +21,8 @@ import { Pipeline } from '../../../src/pipeline/pipeline.js';
 import { Correlation } from '../../../src/processors/correlation/correlation.js';
 import { applyTraceContext, TraceContextExtractor } from '../../../src/processors/trace-context/extract.js';
 import { createLogger } from '../../../src/logger.js';
-import { ROOT, tempDir } from '../../helpers/cli.js';
-
-const APP = join(ROOT, 'test/fixtures/apps/pino-otel-app.mjs');
-
-interface AppSummary {
-  service: string;
-  traces: { traceId: string; spans: string[]; logs: number }[];
-  unsampledTraces: { traceId: string; spans: string[]; logs: number }[];
-  logsWithContext: number;
-  logsWithoutContext: number;
-  unmatchedLogs: number;
-  errorLogs: number;
-}
+import { runPinoOtelApp, type AppSummary } from '../../helpers/app.js';
+import { tempDir } from '../../helpers/cli.js';
 
 /** Stand-in for tracetail's OTLP/HTTP receiver: decodes protobuf trace requests with tracetail's codec. */
 function otlpServer(batches: TraceBatch[]): Promise<{ server: Server; url: string }> {
@@ -47,17 +35,6 @@ function otlpServer(batches: TraceBatch[]): Promise<{ server: Server; url: strin
     });
   });
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, url: `http://127.0.0.1:${(server.address() as { port: number }).port}/v1/traces` })));
-}
-
-function runApp(env: Record<string, string>): Promise<AppSummary> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [APP], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as AppSummary) : reject(new Error(`app exited ${code}: ${err}`))));
-  });
 }
 
 const PINO_SEVERITY: Record<number, [number, string]> = { 10: [1, 'TRACE'], 20: [5, 'DEBUG'], 30: [9, 'INFO'], 40: [13, 'WARN'], 50: [17, 'ERROR'], 60: [21, 'FATAL'] };
@@ -97,7 +74,7 @@ describe('correlation with a real OTel SDK + pino app', () => {
     const otlp = await otlpServer(spanBatches);
     server = otlp.server;
     const dir = tempDir();
-    summary = await runApp({ LOG_FILE: join(dir, 'app.log'), OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: otlp.url, OTEL_SERVICE_NAME: 'pino-otel-app', REQUESTS: '12', UNSAMPLED: '2' });
+    summary = await runPinoOtelApp({ LOG_FILE: join(dir, 'app.log'), OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: otlp.url, OTEL_SERVICE_NAME: 'pino-otel-app', REQUESTS: '12', UNSAMPLED: '2' });
     lines = readFileSync(join(dir, 'app.log'), 'utf8').split('\n').filter(Boolean);
 
     const extractor = new TraceContextExtractor();
