@@ -1,19 +1,18 @@
 /**
  * The correlation path with a real instrumented app: the fixture app (OTel JS SDK + pino) writes
- * its logs to a file and sends its spans over OTLP/HTTP. Here the file is read line by line and the
- * spans are taken by a small OTLP/HTTP server (stand-ins for the file receiver and the OTLP
- * receiver); from there on it is tracetail's own code: extraction, the logs and traces pipelines
+ * its logs to a file and sends its spans over OTLP/HTTP to the test collector. Here the file is read
+ * line by line (a stand-in for the file receiver) and the spans are taken, decoded, from the
+ * collector; from there on it is tracetail's own code: extraction, the logs and traces pipelines
  * with the correlation stages, the index and the debug API documents.
  */
 import { readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import Long from 'long';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { traceDocument } from '../../../src/admin/debug-api.js';
 import { loadConfig } from '../../../src/config/load.js';
 import { Telemetry } from '../../../src/metrics/telemetry.js';
-import { decodeRequest, encodeResponse } from '../../../src/otlp/codec.js';
+import type { RequestOf } from '../../../src/otlp/codec.js';
 import type { LogRecord } from '../../../src/otlp/types.js';
 import { anyValueToString, findAttribute, idToHex, keyValue, toAnyValue } from '../../../src/otlp/values.js';
 import type { LogBatch, TraceBatch } from '../../../src/pipeline/batches.js';
@@ -23,19 +22,8 @@ import { applyTraceContext, TraceContextExtractor } from '../../../src/processor
 import { createLogger } from '../../../src/logger.js';
 import { runPinoOtelApp, type AppSummary } from '../../helpers/app.js';
 import { tempDir } from '../../helpers/cli.js';
+import { TestCollector } from '../../helpers/collector.js';
 
-/** Stand-in for tracetail's OTLP/HTTP receiver: decodes protobuf trace requests with tracetail's codec. */
-function otlpServer(batches: TraceBatch[]): Promise<{ server: Server; url: string }> {
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      batches.push({ resourceSpans: decodeRequest('traces', Buffer.concat(chunks), 'protobuf').resourceSpans, transport: 'http' });
-      res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end(encodeResponse('traces', undefined, 'protobuf'));
-    });
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, url: `http://127.0.0.1:${(server.address() as { port: number }).port}/v1/traces` })));
-}
 
 const PINO_SEVERITY: Record<number, [number, string]> = { 10: [1, 'TRACE'], 20: [5, 'DEBUG'], 30: [9, 'INFO'], 40: [13, 'WARN'], 50: [17, 'ERROR'], 60: [21, 'FATAL'] };
 
@@ -65,16 +53,16 @@ describe('correlation with a real OTel SDK + pino app', () => {
   let summary: AppSummary;
   let lines: string[];
   let now = Date.now();
-  let server: Server;
+  let collector: TestCollector;
   const telemetry = new Telemetry({ processMetrics: false });
   const config = loadConfig({ text: 'service:\n  name: pino-otel-app\ncorrelation:\n  window: 1m\n', env: { K8S_POD_NAME: 'app-pod-1' } });
   const correlation = new Correlation({ config, log: createLogger('silent'), telemetry, now: () => now });
 
   beforeAll(async () => {
-    const otlp = await otlpServer(spanBatches);
-    server = otlp.server;
+    collector = await TestCollector.start();
     const dir = tempDir();
-    summary = await runPinoOtelApp({ LOG_FILE: join(dir, 'app.log'), OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: otlp.url, OTEL_SERVICE_NAME: 'pino-otel-app', REQUESTS: '12', UNSAMPLED: '2' });
+    summary = await runPinoOtelApp({ LOG_FILE: join(dir, 'app.log'), OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${collector.url}/v1/traces`, OTEL_SERVICE_NAME: 'pino-otel-app', REQUESTS: '12', UNSAMPLED: '2' });
+    for (const r of collector.accepted('traces')) spanBatches.push({ resourceSpans: (r.body as RequestOf['traces']).resourceSpans, transport: 'http' });
     lines = readFileSync(join(dir, 'app.log'), 'utf8').split('\n').filter(Boolean);
 
     const extractor = new TraceContextExtractor();
@@ -90,8 +78,8 @@ describe('correlation with a real OTel SDK + pino app', () => {
     for (const b of spanBatches) await traces.consume(b);
     await logs.consume(batchOf(lines.slice(half)));
   });
-  afterAll(() => {
-    server?.close();
+  afterAll(async () => {
+    await collector?.close();
   });
 
   async function counter(name: string): Promise<Record<string, number>> {
