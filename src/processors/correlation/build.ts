@@ -15,8 +15,9 @@ export interface CorrelationStages {
 
 export function buildCorrelation(ctx: ProcessorContext): CorrelationStages {
   const correlation = new Correlation(ctx);
-  const components: Component[] = [correlation];
+  const components: Component[] = [];
   const { debug, limits } = ctx.config;
+  // The debug server first: it stops before the index it reads is cleared.
   if (debug.endpoint) {
     components.push(
       new DebugServer({
@@ -28,6 +29,7 @@ export function buildCorrelation(ctx: ProcessorContext): CorrelationStages {
       }),
     );
   }
+  components.push(correlation);
   return {
     logs: { processors: correlation.logProcessors, observers: [correlation.logObserver] },
     traces: { processors: [], observers: [correlation.traceObserver] },
