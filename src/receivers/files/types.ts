@@ -1,0 +1,45 @@
+/**
+ * What the stages of the file receiver hand each other: the tailer cuts raw lines, multiline
+ * groups them into records, the parser turns a record's text into a ParsedLine, the trace-context
+ * enricher sets its ids, and `toLogRecord` builds the OTLP log record.
+ */
+import type { TraceContextTarget } from '../../processors/trace-context/enricher.js';
+
+/** One line as the tailer cut it from a file. */
+export interface RawLine {
+  /** The line without its LF (and without a CR before it), invalid UTF-8 already replaced. */
+  text: string;
+  /** Byte offset in the file just past this line's newline: where reading resumes after it. */
+  end: number;
+  /** The line was longer than `logs.max_line_bytes` and was cut there (the rest is the next line). */
+  truncated: boolean;
+}
+
+/** One record: a line, or a multiline group (lines joined with "\n"). */
+export interface RawRecord {
+  text: string;
+  /** Offset just past the last line of the record. */
+  end: number;
+  truncated: boolean;
+}
+
+/** A record's text parsed per `logs.format`. */
+export interface ParsedLine extends TraceContextTarget {
+  /** The record text as read. */
+  readonly text: string;
+  /** Parsed fields (a JSON object, logfmt pairs, regex named groups); null for plain text. */
+  fields: Record<string, unknown> | null;
+  /** Field names that became the body, time, severity or trace context: not repeated as attributes. */
+  taken: string[];
+  /** The message: the `msg`/`message` field when there is one, else the text. */
+  body: string;
+  /** Time from the line, ns since the epoch. */
+  timeUnixNano?: bigint;
+  severityText?: string;
+  severityNumber?: number;
+  /** `format` was json, logfmt or regex and the text did not parse: shipped as text, counted. */
+  parseError: boolean;
+}
+
+/** Attribute set on a record whose line was cut at `logs.max_line_bytes`. */
+export const TRUNCATED_ATTRIBUTE = 'tracetail.truncated';
