@@ -1,6 +1,7 @@
-import { appendFileSync, chmodSync, mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { appendFileSync, chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -71,6 +72,34 @@ async function discover(dir: string, opts: Partial<DiscoveryOptions> & { include
         if (e.type === 'unlink') live.delete(relative(dir, e.path));
       }
       return [...live].sort();
+    },
+  };
+}
+
+const CHILD = resolve(import.meta.dirname, '../../../fixtures/discovery/child.mjs');
+
+function hasCommand(command: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
+}
+
+/** The built discovery in a child process behind `prefix` (another user, another inotify limit). */
+function runChild(prefix: string[], options: object): { lines: Array<Record<string, unknown>>; stop(): Promise<void> } {
+  const built = resolve(import.meta.dirname, '../../../../dist/receivers/files/discovery.js');
+  if (!existsSync(built)) throw new Error(`${built} is missing: run npm run build first`);
+  const child: ChildProcess = spawn(prefix[0], [...prefix.slice(1), process.execPath, CHILD, JSON.stringify(options)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines: Array<Record<string, unknown>> = [];
+  let partial = '';
+  child.stdout!.on('data', (d: Buffer) => {
+    const parts = (partial + d.toString()).split('\n');
+    partial = parts.pop()!;
+    for (const p of parts) lines.push(JSON.parse(p));
+  });
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  return {
+    lines,
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
     },
   };
 }
@@ -238,22 +267,54 @@ describe('FileDiscovery', () => {
     expect(new Set(paths).size).toBe(paths.length);
   });
 
-  it('logs an unreadable directory and keeps finding the rest', async (ctx) => {
-    if (process.getuid?.() === 0) {
-      ctx.skip(); // root reads through any mode bits; the condition cannot be made real here
-      return;
-    }
+  it('logs an unreadable directory and keeps finding the rest (run as an unprivileged user)', async (ctx) => {
+    // Root reads through any mode bits, so the discovery runs in a child process as nobody.
+    if (process.getuid?.() !== 0 || !hasCommand('setpriv')) return ctx.skip();
     const dir = tempDir();
+    chmodSync(dir, 0o755);
     mkdirSync(join(dir, 'locked'));
     writeFileSync(join(dir, 'locked/hidden.log'), '');
     chmodSync(join(dir, 'locked'), 0o000);
+    mkdirSync(join(dir, 'open'));
+    writeFileSync(join(dir, 'open/a.log'), '');
+    chownSync(join(dir, 'open'), 65534, 65534);
+    const child = runChild(['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'], { include: [join(dir, '**/*.log')] });
     try {
-      const h = await discover(dir, { include: [join(dir, '**/*.log')] });
-      writeFileSync(join(dir, 'open.log'), '');
-      await waitFor(() => h.present().includes('open.log'), { what: 'file next to an unreadable dir' });
-      expect(h.present()).toEqual(['open.log']);
+      await waitFor(() => child.lines.some((l) => l.type === 'ready'), { what: 'child ready' });
+      writeFileSync(join(dir, 'open/b.log'), '');
+      await waitFor(() => child.lines.some((l) => l.type === 'add' && l.path === join(dir, 'open/b.log')), { what: 'file next to an unreadable dir' });
+      expect(child.lines.filter((l) => l.type === 'add').map((l) => relative(dir, String(l.path)))).toEqual(['open/a.log', 'open/b.log']);
+      const denied = child.lines.filter((l) => l.type === 'log' && l.level === 'warn' && l.code === 'EACCES');
+      expect(denied.map((l) => l.path)).toEqual([join(dir, 'locked')]);
     } finally {
+      await child.stop();
       chmodSync(join(dir, 'locked'), 0o755);
+    }
+  });
+
+  it('switches to polling when inotify watches run out, says how to fix it, and keeps finding files', async (ctx) => {
+    // A user namespace has its own inotify limit: 40 watches for 100 files.
+    if (!hasCommand('unshare') || spawnSync('unshare', ['-U', '-r', 'true']).status !== 0) return ctx.skip();
+    const dir = tempDir();
+    for (let i = 0; i < 100; i++) writeFileSync(join(dir, `f${i}.log`), '');
+    const child = runChild(['unshare', '-U', '-r', 'sh', '-c', 'echo 40 > /proc/sys/fs/inotify/max_user_watches && exec "$@"', 'sh'], {
+      include: [join(dir, '*.log')],
+    });
+    try {
+      await waitFor(() => child.lines.some((l) => l.type === 'ready'), { what: 'child ready' });
+      const adds = child.lines.filter((l) => l.type === 'add');
+      expect(adds).toHaveLength(100);
+      expect(adds.every((l) => l.initial === true)).toBe(true);
+      const err = child.lines.find((l) => l.type === 'log' && l.level === 'error');
+      expect(err?.msg).toMatch(/fs\.inotify\.max_user_watches/);
+      expect(child.lines.some((l) => l.type === 'log' && l.msg === 'file discovery watching' && l.polling === 1000)).toBe(true);
+      writeFileSync(join(dir, 'later.log'), 'x\n');
+      appendFileSync(join(dir, 'f5.log'), 'more\n');
+      await waitFor(() => child.lines.some((l) => l.type === 'add' && l.path === join(dir, 'later.log')), { what: 'later file after the switch' });
+      await waitFor(() => child.lines.some((l) => l.type === 'change' && l.path === join(dir, 'f5.log') && l.size === 5), { what: 'append after the switch' });
+      expect(child.lines.filter((l) => l.type === 'add')).toHaveLength(101);
+    } finally {
+      await child.stop();
     }
   });
 
