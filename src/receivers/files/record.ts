@@ -1,0 +1,79 @@
+/**
+ * The OTLP LogRecord of a parsed line (SPEC.md §4): body, time, severity and trace context from the
+ * ParsedLine; as attributes the parsed fields not taken (with their JSON types: integers as
+ * intValue, other numbers as doubleValue, objects as kvlists, arrays as arrays), then
+ * `log.file.path`, `log.file.name`, and `tracetail.truncated` for a record whose line was cut.
+ */
+import Long from 'long';
+import type { KeyValue, LogRecord } from '../../otlp/types.js';
+import { toAnyValue } from '../../otlp/values.js';
+import { TRUNCATED_ATTRIBUTE, type ParsedLine, type RawRecord } from './types.js';
+
+export interface LogFile {
+  path: string;
+  name: string;
+}
+
+/** A bigint of ns as a Long (the OTLP fixed64 times), without going through a decimal string. */
+export function longOfNanos(ns: bigint): Long {
+  return Long.fromBits(Number(ns & 0xffffffffn), Number((ns >> 32n) & 0xffffffffn), true);
+}
+
+const TRUNCATED: KeyValue = Object.freeze({ key: TRUNCATED_ATTRIBUTE, value: Object.freeze({ boolValue: true }) });
+
+// The file attributes of the last file seen, and the Long of the last observed time: a batch comes
+// from one file at one time, so these are built once per batch, not per record. Shared objects
+// are frozen: nothing downstream may change them.
+let lastFile: LogFile | undefined;
+let lastPath: KeyValue | undefined;
+let lastName: KeyValue | undefined;
+let lastObserved = -1n;
+let lastObservedLong: Long = Long.UZERO;
+
+function fileAttributes(file: LogFile): void {
+  if (file !== lastFile || lastPath!.value!.stringValue !== file.path || lastName!.value!.stringValue !== file.name) {
+    lastFile = file;
+    lastPath = Object.freeze({ key: 'log.file.path', value: Object.freeze({ stringValue: file.path }) });
+    lastName = Object.freeze({ key: 'log.file.name', value: Object.freeze({ stringValue: file.name }) });
+  }
+}
+
+export function toLogRecord(line: ParsedLine, raw: RawRecord, file: LogFile, observedUnixNano: bigint): LogRecord {
+  const attributes: KeyValue[] = [];
+  const fields = line.fields;
+  if (fields !== null) {
+    const taken = line.taken;
+    const nTaken = taken.length;
+    for (const key in fields) {
+      if (nTaken !== 0 && isTaken(taken, nTaken, key)) continue;
+      const value = fields[key];
+      if (value === undefined) continue;
+      attributes.push({ key, value: toAnyValue(value) });
+    }
+  }
+  fileAttributes(file);
+  attributes.push(lastPath!, lastName!);
+  if (raw.truncated) attributes.push(TRUNCATED);
+  if (observedUnixNano !== lastObserved) {
+    lastObserved = observedUnixNano;
+    lastObservedLong = longOfNanos(observedUnixNano);
+  }
+  const time = line.timeUnixNano;
+  return {
+    timeUnixNano: time === undefined ? Long.UZERO : longOfNanos(time),
+    observedTimeUnixNano: lastObservedLong,
+    severityNumber: line.severityNumber ?? 0,
+    severityText: line.severityText ?? '',
+    body: { stringValue: line.body },
+    attributes,
+    droppedAttributesCount: 0,
+    flags: line.traceFlags === undefined ? 0 : line.traceFlags & 0xff,
+    traceId: line.traceId ?? null,
+    spanId: line.spanId ?? null,
+  };
+}
+
+function isTaken(taken: string[], n: number, key: string): boolean {
+  for (let i = 0; i < n; i++) if (taken[i] === key) return true;
+  return false;
+}
