@@ -19,7 +19,8 @@
  * objects kept as objects).
  *
  * For plain text, a leading timestamp and level word are recognised
- * (`2024-05-01 12:00:00,123 ERROR [main] ...`, `ERROR ...`, `[WARN] ...`); the body is the line.
+ * (`2024-05-01 12:00:00,123 ERROR [main] ...`, `ERROR ...`, `[WARN] ...`, and after a time of day
+ * `12:00:00.123 [main] INFO ...`); the body is the line.
  */
 import type { Config } from '../../config/load.js';
 import { parseLogfmt, startsLikeLogfmt } from './logfmt.js';
@@ -147,9 +148,15 @@ export function applyTextPrefix(line: ParsedLine, text: string): void {
   let sawTime = false;
   if (c >= 48 && c <= 57) {
     const ns = parseIsoAt(text, i);
-    if (ns === undefined) return; // starts with digits that are no date: no cheap guess
-    line.timeUnixNano = ns;
-    i = isoEnd;
+    if (ns !== undefined) {
+      line.timeUnixNano = ns;
+      i = isoEnd;
+    } else {
+      // A time of day without a date (logback's default `12:00:00.123 [main] INFO ...`): not a
+      // timestamp, but the level after it is still found.
+      i = timeOfDayEnd(text, i);
+      if (i < 0) return;
+    }
     sawTime = true;
     if (text.charCodeAt(i) === 93 /* ] */) i++;
   } else i = 0;
@@ -185,6 +192,21 @@ export function applyTextPrefix(line: ParsedLine, text: string): void {
     if (token === 0 && !sawTime) return;
     while (i < n && text.charCodeAt(i) !== 32) i++;
   }
+}
+
+const TIME_OF_DAY_DIGITS = [0, 1, 3, 4, 6, 7];
+
+/** Where `HH:MM:SS[.fff]` starting at `i` ends, or -1. */
+function timeOfDayEnd(text: string, i: number): number {
+  if (text.charCodeAt(i + 2) !== 58 || text.charCodeAt(i + 5) !== 58) return -1;
+  for (const k of TIME_OF_DAY_DIGITS) {
+    const c = text.charCodeAt(i + k);
+    if (c < 48 || c > 57) return -1;
+  }
+  i += 8;
+  const c = text.charCodeAt(i);
+  if (c === 46 || c === 44) for (i++; text.charCodeAt(i) >= 48 && text.charCodeAt(i) <= 57; i++);
+  return i;
 }
 
 function isLetter(c: number): boolean {

@@ -5,7 +5,7 @@
  * `log.file.path`, `log.file.name`, and `tracetail.truncated` for a record whose line was cut.
  */
 import Long from 'long';
-import type { KeyValue, LogRecord } from '../../otlp/types.js';
+import type { AnyValue, KeyValue, LogRecord } from '../../otlp/types.js';
 import { toAnyValue } from '../../otlp/values.js';
 import { TRUNCATED_ATTRIBUTE, type ParsedLine, type RawRecord } from './types.js';
 
@@ -48,7 +48,7 @@ export function toLogRecord(line: ParsedLine, raw: RawRecord, file: LogFile, obs
       if (nTaken !== 0 && isTaken(taken, nTaken, key)) continue;
       const value = fields[key];
       if (value === undefined) continue;
-      attributes.push({ key, value: toAnyValue(value) });
+      attributes.push({ key, value: valueOf(value) });
     }
   }
   fileAttributes(file);
@@ -71,6 +71,36 @@ export function toLogRecord(line: ParsedLine, raw: RawRecord, file: LogFile, obs
     traceId: line.traceId ?? null,
     spanId: line.spanId ?? null,
   };
+}
+
+/**
+ * A parsed value as an AnyValue: what `toAnyValue` does, specialised for what JSON.parse and the
+ * text parsers give (one object per value, no intermediate arrays). A JSON number is an integer
+ * when it has no fraction and is a safe integer (`12.0` reads as 12: JSON.parse keeps no more).
+ */
+function valueOf(v: unknown): AnyValue {
+  switch (typeof v) {
+    case 'string':
+      return { stringValue: v };
+    case 'number':
+      return Number.isSafeInteger(v) ? { intValue: Long.fromNumber(v) } : { doubleValue: v };
+    case 'boolean':
+      return { boolValue: v };
+    case 'object': {
+      if (v === null) return {};
+      if (Array.isArray(v)) {
+        const values: AnyValue[] = new Array<AnyValue>(v.length);
+        for (let i = 0; i < v.length; i++) values[i] = valueOf(v[i]);
+        return { arrayValue: { values } };
+      }
+      const values: KeyValue[] = [];
+      const o = v as Record<string, unknown>;
+      for (const key in o) values.push({ key, value: valueOf(o[key]) });
+      return { kvlistValue: { values } };
+    }
+    default:
+      return toAnyValue(v);
+  }
 }
 
 function isTaken(taken: string[], n: number, key: string): boolean {
