@@ -17,8 +17,9 @@
  *   `goroutine N [running]:` headers, function and indented file lines, `created by ...`,
  *   `[signal ...]` and blank lines until a line that is none of these;
  * - no preset and no pattern: indented lines continue the record before them.
- * Blank lines are held: they join the record when a continuation follows, otherwise the record
- * ends before them (its text does not end in blank lines, its `end` is past them).
+ * Blank lines are held: they join the record when a continuation follows (and the preset keeps
+ * blank lines at that point), otherwise the record ends before them (its text does not end in
+ * blank lines, its `end` is past them). A blank line with no record before it is an empty record.
  *
  * A record holds at most `max_lines` lines and `max_bytes` bytes (counted from the lines' file
  * offsets, newlines included): the line that would pass either starts the next record. The last
