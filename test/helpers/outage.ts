@@ -78,3 +78,10 @@ export function sumOf(body: string, name: string, match: Record<string, string> 
     .filter((s) => Object.entries(match).every(([k, v]) => s.labels[k] === v))
     .reduce((n, s) => n + s.value, 0);
 }
+
+/** A raw OTLP/HTTP protobuf POST of an encoded request: the answer's status and Retry-After header. */
+export async function postOtlp(endpoint: string, signal: 'traces' | 'logs', body: Uint8Array): Promise<{ status: number; retryAfter: string | null }> {
+  const res = await fetch(`http://${endpoint}/v1/${signal}`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body });
+  await res.arrayBuffer();
+  return { status: res.status, retryAfter: res.headers.get('retry-after') };
+}
