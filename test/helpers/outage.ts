@@ -40,10 +40,11 @@ export class NumberedLogFile {
   }
 }
 
-/** The line number of an exported log record (from its body, `line <n>`), or NaN. */
+/** The line number of an exported log record (its body is the message `line <n>`, or the whole JSON line), or NaN. */
 export function lineSeq(record: LogRecord): number {
-  const m = /^line (\d+)$/.exec(record.body?.stringValue ?? '');
-  return m ? Number(m[1]) : NaN;
+  const m = /^line (\d+)$|^\{.*"msg":"line (\d+)"/.exec(record.body?.stringValue ?? '');
+  if (m) return Number(m[1] ?? m[2]);
+  return NaN;
 }
 
 /** Finished SDK spans numbered `first` .. `first + count - 1` (attribute `seq`). */
