@@ -207,7 +207,7 @@ export class FileReceiver extends BaseComponent implements Receiver {
       if (r.truncated) {
         this.rotated(f, 'truncate');
         this.touched.add(f);
-        await this.adoptRotated(f, r.truncated.since, r.truncated.copyKey);
+        await this.adoptRotated(f, r.truncated.since, 'truncate', r.truncated.copyKey);
       }
       if (r.bytes > 0) this.metrics.bytesRead.inc(r.bytes);
       this.countSplitStats(f);
@@ -406,7 +406,7 @@ export class FileReceiver extends BaseComponent implements Receiver {
     if (fileKey(st) === f.key) return true;
     await this.unlinked(path);
     await this.added(path, false);
-    await this.adoptRotated(f, f.contentSince);
+    await this.adoptRotated(f, f.contentSince, 'rename');
     return false;
   }
 
@@ -434,7 +434,7 @@ export class FileReceiver extends BaseComponent implements Receiver {
    * `since` (when the content they followed began), not read yet and not `skipKey` (the copy
    * already read). Renamed files and copies alike are read from their start.
    */
-  private async adoptRotated(predecessor: TailedFile, since: number, skipKey?: string): Promise<void> {
+  private async adoptRotated(predecessor: TailedFile, since: number, kind: RotationKind, skipKey?: string): Promise<void> {
     const dir = dirname(predecessor.path);
     const stem = basename(predecessor.path);
     let names: string[];
@@ -451,7 +451,7 @@ export class FileReceiver extends BaseComponent implements Receiver {
         const key = fileKey(st);
         if (!st.isFile() || key === skipKey || this.files.has(key) || this.recentlyClosed.has(key) || st.mtimeMs <= since) continue;
         const f = await this.openFile(p, 'beginning', true);
-        if (f) this.rotated(f, 'rename');
+        if (f) this.rotated(f, kind);
       } catch {
         // gone meanwhile
       }
