@@ -125,7 +125,8 @@ describe('outage, then SIGKILL, then restart (built CLI)', () => {
     console.log(
       `after SIGKILL and restart: ${LINES} lines -> ${collector.items('logs')} log records (${lines.duplicates} duplicates), ` +
         `${SPANS} spans -> ${collector.items('traces')} (${spansAt.duplicates} duplicates), ` +
-        `${collector.accepted('logs').length + collector.accepted('traces').length} export requests`,
+        `${collector.accepted('logs').length + collector.accepted('traces').length} export requests ` +
+        `(largest: ${Math.max(...collector.accepted('logs').map((r) => r.items))} log records, ${Math.max(...collector.accepted('traces').map((r) => r.items))} spans)`,
     );
     expect(lines.unexpected).toEqual([]);
     expect(spansAt.unexpected).toEqual([]);
