@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { Signal } from '../../src/config/otel-env.js';
 import type { RequestOf } from '../../src/otlp/codec.js';
 import type { AnyValue, KeyValue, LogRecord } from '../../src/otlp/types.js';
-import { ROOT } from './cli.js';
+import { deepMerge, ROOT, testConfig, type CliProcess } from './cli.js';
 import type { TestCollector } from './collector.js';
 import { waitFor } from './wait.js';
 
@@ -150,11 +150,13 @@ export async function rotateCopyTruncate(path: string, writer: LogWriter, n: num
   }
 }
 
-/** The file the writer had is renamed away and then deleted; the writer reopens a new one. */
-export async function rotateDelete(path: string, writer: LogWriter, n: number): Promise<void> {
-  renameSync(path, `${path}.${n}`);
+/**
+ * The file is deleted while the writer still writes to it (its last lines go to the unlinked
+ * inode); then the writer reopens the path, which creates a new file.
+ */
+export async function rotateDelete(path: string, writer: LogWriter): Promise<void> {
+  rmSync(path);
   await writer.reopen();
-  rmSync(`${path}.${n}`);
 }
 
 export type LogrotateMode = 'create' | 'copytruncate' | 'compress';
@@ -254,6 +256,13 @@ export class LineLedger {
     return n;
   }
 
+  /** Whether any sequence number of `writer` from `from` on (below `to`) arrived. */
+  anyIn(writer: string, from: number, to = Infinity): boolean {
+    const c = this.counts.get(writer) ?? [];
+    for (let i = from; i < Math.min(to, c.length); i++) if (c[i]) return true;
+    return false;
+  }
+
   /** Missing sequence numbers (the first 20, and how many), duplicates, numbers beyond `total`. */
   tally(writer: string, total: number): { missing: number; firstMissing: number[]; duplicates: number; beyond: number } {
     const c = this.counts.get(writer) ?? [];
@@ -323,4 +332,35 @@ export function readExportedFiles(dir: string, signal: Signal = 'logs'): LogReco
     }
   }
   return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// A sidecar tailing `<dir>/logs`, exporting to a test collector.
+
+/** Config for the built CLI tailing `<dir>/logs/**\/*.log` and exporting to `endpoint`, quickly. */
+export function tailConfig(dir: string, endpoint: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return deepMerge(
+    testConfig(dir, {
+      export: {
+        otlp: { endpoint, compression: 'none' },
+        batch: { timeout: '50ms' },
+        retry: { initial_interval: '50ms', max_interval: '500ms' },
+      },
+      shutdown_timeout: '10s',
+    }),
+    extra,
+  );
+}
+
+/** The value of a metric series in Prometheus text (0 when absent). */
+export async function scrape(proc: CliProcess, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const text = await (await fetch(proc.metricsUrl)).text();
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name)) continue;
+    const m = /^([a-zA-Z_:][\w:]*)(\{[^}]*\})?\s+(\S+)/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const have = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((x) => [x[1], x[2]]));
+    if (Object.entries(labels).every(([k, v]) => have[k] === v)) return Number(m[3]);
+  }
+  return 0;
 }
