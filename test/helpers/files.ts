@@ -256,6 +256,20 @@ export class LineLedger {
     return n;
   }
 
+  /** Missing sequence numbers below `total` as ranges "a-b" (for failure messages). */
+  missingRanges(writer: string, total: number, max = 30): string[] {
+    const c = this.counts.get(writer) ?? [];
+    const out: string[] = [];
+    for (let i = 0; i < total && out.length < max; i++) {
+      if (c[i]) continue;
+      let j = i;
+      while (j + 1 < total && !c[j + 1]) j++;
+      out.push(i === j ? `${i}` : `${i}-${j}`);
+      i = j;
+    }
+    return out;
+  }
+
   /** Whether any sequence number of `writer` from `from` on (below `to`) arrived. */
   anyIn(writer: string, from: number, to = Infinity): boolean {
     const c = this.counts.get(writer) ?? [];
@@ -303,11 +317,11 @@ export class CollectorFeed {
 
   /** Wait until every line 0..total-1 of `writer` arrived at least once. */
   async waitForAll(writer: string, total: number, timeoutMs = 60_000): Promise<LineLedger> {
-    return waitFor(() => (this.poll().distinct(writer, total) === total ? this.ledger : undefined), {
-      timeoutMs,
-      intervalMs: 100,
-      what: `all ${total} lines of ${writer} (${JSON.stringify(this.ledger.tally(writer, total))})`,
-    });
+    try {
+      return await waitFor(() => (this.poll().distinct(writer, total) === total ? this.ledger : undefined), { timeoutMs, intervalMs: 100, what: `all ${total} lines of ${writer}` });
+    } catch (err) {
+      throw new Error(`${(err as Error).message}: ${JSON.stringify(this.poll().tally(writer, total))}, missing ${this.ledger.missingRanges(writer, total).join(' ')}`);
+    }
   }
 }
 
