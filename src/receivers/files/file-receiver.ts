@@ -20,7 +20,9 @@ import { isBackpressure } from '../../errors.js';
 import { RateLimitedLog, type Logger } from '../../logger.js';
 import type { LogRecord } from '../../otlp/types.js';
 import { keyValue } from '../../otlp/values.js';
+import { batchOptions } from '../../exporters/index.js';
 import type { LogBatch } from '../../pipeline/batches.js';
+import type { Checkpoint } from '../../storage/store.js';
 import { traceContextEnricher, type TraceContextEnricher } from '../../processors/trace-context/enricher.js';
 import type { GraphContext, Receiver } from '../receiver.js';
 import { FileDiscovery } from './discovery.js';
@@ -37,8 +39,10 @@ export const ROTATE_WAIT_MS = 5000;
 /** One read's most bytes (the read buffer, reused): small enough that a batch overshoots its bounds by little. */
 const READ_BYTES = 64 << 10;
 /** A batch leaves when it holds this many records or bytes, or when there is nothing more to read now. */
-const BATCH_RECORDS = 4096;
+const BATCH_RECORDS = 1024;
 const BATCH_BYTES = 4 << 20;
+/** Longest wait before a refused batch is offered again. */
+const MAX_PAUSE_MS = 1000;
 /** Housekeeping: rotated files and held lines every tick; every open file re-checked every SWEEP_MS (missed events). */
 const TICK_MS = 200;
 const SWEEP_MS = 1000;
@@ -82,6 +86,9 @@ export class FileReceiver extends BaseComponent implements Receiver {
   private stopRequested = false;
   private lastSweep = 0;
   private readonly warn: RateLimitedLog;
+  /** Records and text bytes per batch: within export.batch for logs, so that one queue entry is one request. */
+  private readonly batchRecords: number;
+  private readonly batchBytes: number;
   private removeCollector: (() => void) | undefined;
 
   constructor(private readonly ctx: GraphContext) {
@@ -91,6 +98,9 @@ export class FileReceiver extends BaseComponent implements Receiver {
     this.warn = new RateLimitedLog(this.log, 60_000);
     this.metrics = new FileMetrics(ctx.telemetry);
     this.parse = createLineParser(config.logs);
+    const batch = batchOptions(config, 'logs');
+    this.batchRecords = Math.min(BATCH_RECORDS, batch.maxItems);
+    this.batchBytes = Math.min(BATCH_BYTES, batch.maxBytes / 2);
     this.enricher = traceContextEnricher(config, ctx.telemetry);
     this.resource = { attributes: Object.entries(config.resource).map(([k, v]) => keyValue(k, v)) };
     this.discovery = new FileDiscovery(
@@ -162,7 +172,7 @@ export class FileReceiver extends BaseComponent implements Receiver {
       const file = this.takeDirty();
       if (file) {
         await this.readFile(file);
-        if (this.records.length >= BATCH_RECORDS || this.recordBytes >= BATCH_BYTES || (this.dirty.size === 0 && this.events.length === 0)) {
+        if (this.records.length >= this.batchRecords || this.recordBytes >= this.batchBytes || (this.dirty.size === 0 && this.events.length === 0)) {
           await this.send(false);
         }
         continue;
@@ -266,17 +276,38 @@ export class FileReceiver extends BaseComponent implements Receiver {
    * again. At stop (`final`) one refusal ends it: nothing moved, the lines are read again next time.
    */
   private async send(final: boolean): Promise<void> {
+    // A read can complete more records than one export request may hold: earlier slices go
+    // first, without checkpoints (a crash in between re-reads them: one batch of duplicates).
+    while (this.records.length > this.batchRecords) {
+      if (!(await this.handOn(this.records.slice(0, this.batchRecords), [], final))) return;
+      this.records.splice(0, this.batchRecords);
+    }
     const files = [...this.touched];
     const checkpoints = files.map((f) => ({ key: f.key, data: f.checkpoint() }));
+    if (!(await this.handOn(this.records, checkpoints, final))) return;
+    for (let i = 0; i < files.length; i++) {
+      files[i].committed = checkpoints[i].data.offset;
+      this.checkpoints.set(files[i].key, checkpoints[i].data);
+    }
+    this.records = [];
+    this.recordBytes = 0;
+    this.touched = new Set();
+  }
+
+  /**
+   * One batch to the pipeline; on backpressure wait and try it again. False when it was given up:
+   * at stop (`final`) one refusal ends it (nothing moved: the lines are read again next time).
+   */
+  private async handOn(records: LogRecord[], checkpoints: Checkpoint[], final: boolean): Promise<boolean> {
     const batch: LogBatch = {
-      resourceLogs: this.records.length > 0 ? [{ resource: this.resource, scopeLogs: [{ logRecords: this.records }] }] : [],
+      resourceLogs: records.length > 0 ? [{ resource: this.resource, scopeLogs: [{ logRecords: records }] }] : [],
       checkpoints,
       transport: 'file',
     };
     for (;;) {
       try {
         await this.ctx.consumers.logs.consume(batch);
-        break;
+        return true;
       } catch (err) {
         const backpressure = isBackpressure(err);
         if (!backpressure) {
@@ -285,20 +316,14 @@ export class FileReceiver extends BaseComponent implements Receiver {
         }
         if (final) {
           this.log.warn({ records: this.records.length }, 'stopping with log records not queued; they are read again at the next start');
-          return;
+          return false;
         }
         // Stopping: doStop sends what is held, once more, with everything else.
-        if (this.stopRequested) return;
-        await this.pause(Math.min(Math.max(backpressure ? err.retryAfterMs : 1000, 100), 5000));
+        if (this.stopRequested) return false;
+        // Not the whole Retry-After: the queue may drain sooner, and a refusal costs little.
+        await this.pause(Math.min(Math.max(backpressure ? err.retryAfterMs : 1000, 100), MAX_PAUSE_MS));
       }
     }
-    for (let i = 0; i < files.length; i++) {
-      files[i].committed = checkpoints[i].data.offset;
-      this.checkpoints.set(files[i].key, checkpoints[i].data);
-    }
-    this.records = [];
-    this.recordBytes = 0;
-    this.touched = new Set();
   }
 
   private pause(ms: number): Promise<void> {
@@ -501,13 +526,17 @@ export class FileReceiver extends BaseComponent implements Receiver {
 
   /**
    * Checkpoints of files no path matches any more: the file may have been renamed (rotated) while
-   * tracetail was down, so look for its inode next to where it was, and read it to its end, with
-   * the files rotated after it. Rows of files that are gone are deleted.
+   * tracetail was down, so look for its inode next to where it was, and read it to its end. Files
+   * rotated after its last checkpoint (found or not: logrotate may have deleted it) are read too.
+   * Rows of files that are gone are deleted.
    */
   private async recoverOrphans(): Promise<void> {
     const byDir = new Map<string, Map<string, FileCheckpoint>>();
+    /** Per rotated path, the earliest checkpoint time: files rotated since were never seen. */
+    const rotatedSince = new Map<string, number>();
     for (const [key, cp] of this.checkpoints) {
       if (this.files.has(key)) continue;
+      rotatedSince.set(cp.path, Math.min(rotatedSince.get(cp.path) ?? Infinity, cp.savedAt ?? Date.now()));
       const dir = dirname(cp.path);
       if (!byDir.has(dir)) byDir.set(dir, new Map());
       byDir.get(dir)!.set(key, cp);
@@ -528,15 +557,14 @@ export class FileReceiver extends BaseComponent implements Receiver {
           const cp = orphans.get(key)!;
           orphans.delete(key);
           const f = await this.openFile(p, 'end', true);
-          if (!f) continue;
-          this.log.info({ path: p, was: cp.path }, 'reading the rest of a file rotated while stopped');
-          await this.adoptRotated(cp.path, cp.savedAt ?? Date.now(), 'rename');
+          if (f) this.log.info({ path: p, was: cp.path }, 'reading the rest of a file rotated while stopped');
         } catch {
           // gone meanwhile
         }
       }
       for (const key of orphans.keys()) this.forget(key);
     }
+    for (const [path, since] of rotatedSince) await this.adoptRotated(path, since, 'rename');
   }
 
   private saveCheckpoint(f: TailedFile): void {
