@@ -305,8 +305,9 @@ describe.skipIf(!hasPrometheus)('Prometheus scraping the built CLI', () => {
       expect(value(p95[0])).toBeGreaterThan(0);
       const bySeverity = Object.fromEntries((await panel('Log records by severity')).map((s) => [s.metric.severity, value(s)]));
       for (const severity of ['info', 'warn', 'error']) expect(bySeverity[severity], severity).toBeGreaterThan(0);
-      // Per wave 20 + 10 lines with context out of 20 + 10 + 2.
-      expect(value((await panel('Logs with trace context'))[0])).toBeCloseTo(30 / 32, 9);
+      // Per wave 20 + 10 lines with context out of 20 + 10 + 2. Not exact: rate() extrapolates the
+      // two series of different histories differently toward the window's start.
+      expect(value((await panel('Logs with trace context'))[0])).toBeCloseTo(30 / 32, 1);
       const correlation = Object.fromEntries((await panel('Log-to-trace correlation')).map((s) => [s.metric.result, value(s)]));
       expect(correlation.matched).toBeGreaterThan(0);
       expect(correlation.unmatched).toBe(0);
