@@ -1,0 +1,546 @@
+/**
+ * The log-file receiver. Discovery (chokidar) says which files match and when they change; one
+ * read loop owns every open file, reads what is new, cuts lines, groups multiline records, parses
+ * them and hands batches to the logs pipeline with the checkpoints of the files they came from, so
+ * that the records and the offsets reach the store in one transaction.
+ *
+ * The loop is the only place that touches files and offsets: discovery events are queued and
+ * applied by it, so an event never races a read. When the pipeline pushes back (queue full, memory
+ * limit) the loop waits and retries the same batch, reading nothing meanwhile: the file is the
+ * buffer. A renamed or deleted file is read through its open handle until it has been quiet for
+ * ROTATE_WAIT_MS; a truncated file is read again from 0, after the bytes it lost are read from its
+ * copy when there is one. At start, a checkpoint whose file no longer matches (renamed away while
+ * tracetail was down) is followed to that file in the same directory and read to its end.
+ */
+import type { Stats } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { BaseComponent } from '../../component.js';
+import { isBackpressure } from '../../errors.js';
+import { RateLimitedLog, type Logger } from '../../logger.js';
+import type { LogRecord } from '../../otlp/types.js';
+import { keyValue } from '../../otlp/values.js';
+import type { LogBatch } from '../../pipeline/batches.js';
+import { traceContextEnricher, type TraceContextEnricher } from '../../processors/trace-context/enricher.js';
+import type { GraphContext, Receiver } from '../receiver.js';
+import { FileDiscovery } from './discovery.js';
+import { FileMetrics } from './file-metrics.js';
+import { fileKey } from './fingerprint.js';
+import { MultilineAggregator } from './multiline.js';
+import { createLineParser } from './parse.js';
+import { toLogRecord } from './record.js';
+import { TailedFile, type FileCheckpoint, type RotationKind } from './tailed-file.js';
+import type { ParsedLine, RawRecord } from './types.js';
+
+/** How long a rotated-away file is still read after its last growth (Fluent Bit's rotate_wait). */
+export const ROTATE_WAIT_MS = 5000;
+/** One read's most bytes (the read buffer, reused): small enough that a batch overshoots its bounds by little. */
+const READ_BYTES = 64 << 10;
+/** A batch leaves when it holds this many records or bytes, or when there is nothing more to read now. */
+const BATCH_RECORDS = 4096;
+const BATCH_BYTES = 4 << 20;
+/** Housekeeping: rotated files and held lines every tick; every open file re-checked every SWEEP_MS (missed events). */
+const TICK_MS = 200;
+const SWEEP_MS = 1000;
+const RECENTLY_CLOSED_MS = 10 * 60_000;
+/** Rotated files compressed by logrotate and friends: not text, never adopted. */
+const COMPRESSED = /\.(gz|bz2|xz|zst|lz4|zip|Z)$/;
+
+type DiscoveryEvent =
+  | { kind: 'add'; path: string; initial: boolean }
+  | { kind: 'change'; path: string }
+  | { kind: 'unlink'; path: string };
+
+export class FileReceiver extends BaseComponent implements Receiver {
+  ready = false;
+  private readonly log: Logger;
+  private readonly metrics: FileMetrics;
+  private readonly discovery: FileDiscovery;
+  private readonly parse: (text: string) => ParsedLine;
+  private readonly enricher: TraceContextEnricher;
+  private readonly resource: LogBatch['resourceLogs'][number]['resource'];
+  /** Open files by device:inode, and the paths that name them. */
+  private readonly files = new Map<string, TailedFile>();
+  private readonly byPath = new Map<string, TailedFile>();
+  private readonly dirty = new Set<TailedFile>();
+  private readonly events: DiscoveryEvent[] = [];
+  /** Paths not read: binary or unreadable (retried when they change). */
+  private readonly skipped = new Map<string, 'binary' | 'unreadable'>();
+  private checkpoints = new Map<string, FileCheckpoint>();
+  /** Rotated files read to their end and closed, by device:inode, with when: never adopted again. */
+  private readonly recentlyClosed = new Map<string, number>();
+  private readonly scratch = Buffer.allocUnsafe(READ_BYTES);
+  private records: LogRecord[] = [];
+  private recordBytes = 0;
+  private touched = new Set<TailedFile>();
+  private wakeUp: (() => void) | null = null;
+  /** Ends a backpressure pause early: only a stop does. */
+  private endPause: (() => void) | null = null;
+  private tickDue = false;
+  private timer: NodeJS.Timeout | undefined;
+  private loop: Promise<void> | undefined;
+  private stopRequested = false;
+  private lastSweep = 0;
+  private readonly warn: RateLimitedLog;
+  private removeCollector: (() => void) | undefined;
+
+  constructor(private readonly ctx: GraphContext) {
+    super('receiver/files');
+    const { config } = ctx;
+    this.log = ctx.log.child({ component: 'receiver/files' });
+    this.warn = new RateLimitedLog(this.log, 60_000);
+    this.metrics = new FileMetrics(ctx.telemetry);
+    this.parse = createLineParser(config.logs);
+    this.enricher = traceContextEnricher(config, ctx.telemetry);
+    this.resource = { attributes: Object.entries(config.resource).map(([k, v]) => keyValue(k, v)) };
+    this.discovery = new FileDiscovery(
+      { include: config.logs.include, exclude: config.logs.exclude, pollIntervalMs: config.logs.poll_interval, log: this.log },
+      {
+        add: (path, _stats, initial) => this.enqueue({ kind: 'add', path, initial }),
+        change: (path) => this.enqueue({ kind: 'change', path }),
+        unlink: (path) => this.enqueue({ kind: 'unlink', path }),
+      },
+    );
+  }
+
+  protected async doStart(): Promise<void> {
+    for (const { key, data } of this.ctx.store.allCheckpoints<FileCheckpoint>()) this.checkpoints.set(key, data);
+    await this.discovery.start();
+    await this.applyEvents();
+    await this.recoverOrphans();
+    this.removeCollector = this.ctx.telemetry.addCollector(() => this.collect());
+    this.loop = this.run().catch((err: unknown) => this.log.error({ err }, 'file reading stopped'));
+    this.timer = setInterval(() => {
+      this.tickDue = true;
+      this.wake();
+    }, TICK_MS);
+    this.timer.unref();
+    this.ready = true;
+    this.log.info({ files: this.files.size, include: this.ctx.config.logs.include }, 'tailing');
+  }
+
+  protected override async doFlush(): Promise<void> {
+    this.wake();
+  }
+
+  protected async doStop(): Promise<void> {
+    this.ready = false;
+    clearInterval(this.timer);
+    await this.discovery.stop();
+    this.stopRequested = true;
+    this.wake();
+    this.endPause?.();
+    await this.loop;
+    // What is held (an unterminated last line, an open multiline record) leaves now.
+    for (const f of this.files.values()) this.take(f, (out) => f.flushHeld(out, true));
+    if (this.records.length > 0 || this.touched.size > 0) await this.send(true);
+    for (const f of this.files.values()) await f.close();
+    this.files.clear();
+    this.byPath.clear();
+    this.removeCollector?.();
+  }
+
+  private enqueue(e: DiscoveryEvent): void {
+    this.events.push(e);
+    this.wake();
+  }
+
+  private wake(): void {
+    const w = this.wakeUp;
+    this.wakeUp = null;
+    w?.();
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopRequested) {
+      await this.applyEvents();
+      if (this.tickDue) {
+        this.tickDue = false;
+        this.housekeeping();
+        await this.closeDrained();
+      }
+      const file = this.takeDirty();
+      if (file) {
+        await this.readFile(file);
+        if (this.records.length >= BATCH_RECORDS || this.recordBytes >= BATCH_BYTES || (this.dirty.size === 0 && this.events.length === 0)) {
+          await this.send(false);
+        }
+        continue;
+      }
+      if (this.records.length > 0 || this.touched.size > 0) {
+        await this.send(false);
+        continue;
+      }
+      if (this.events.length === 0 && this.dirty.size === 0 && !this.tickDue && !this.stopRequested) {
+        await new Promise<void>((resolve) => (this.wakeUp = resolve));
+      }
+    }
+  }
+
+  private takeDirty(): TailedFile | undefined {
+    for (const f of this.dirty) {
+      this.dirty.delete(f);
+      return f;
+    }
+    return undefined;
+  }
+
+  /** Re-check every open file now and then (events can be missed), rotated ones every tick; flush held lines past their timeouts. */
+  private housekeeping(): void {
+    const now = Date.now();
+    const sweep = now - this.lastSweep >= SWEEP_MS;
+    if (sweep) this.lastSweep = now;
+    const partialTimeout = this.ctx.config.logs.partial_line_timeout;
+    if (sweep) for (const path of this.byPath.keys()) this.events.push({ kind: 'change', path });
+    for (const f of this.files.values()) {
+      if (f.draining) this.dirty.add(f);
+      const quietFor = now - f.lastGrowthAt;
+      if (f.pendingBytes > 0 && quietFor >= partialTimeout) this.take(f, (out) => f.flushHeld(out, true));
+      else this.take(f, (out) => f.flushDue(now, out));
+    }
+  }
+
+  private async readFile(f: TailedFile): Promise<void> {
+    try {
+      const out: RawRecord[] = [];
+      const r = await f.read(this.scratch, out);
+      if (r.truncated) {
+        this.rotated(f, 'truncate');
+        this.touched.add(f);
+        await this.adoptRotated(f, r.truncated.since, r.truncated.copyKey);
+      }
+      if (r.bytes > 0) this.metrics.bytesRead.inc(r.bytes);
+      this.countSplitStats(f);
+      this.addRecords(f, out);
+      if (r.more) this.dirty.add(f);
+      // At the end of a file, see whether its path still names it (a rotation the events missed).
+      else if (!f.draining) await this.checkPath(f.path);
+    } catch (err) {
+      this.metrics.component.errors('read').inc();
+      this.warn.warn(`read:${f.path}`, { err, path: f.path }, 'cannot read log file; will retry');
+    }
+  }
+
+  private readonly seenSplitStats = new WeakMap<TailedFile, { truncated: number; invalidUtf8: number }>();
+
+  private countSplitStats(f: TailedFile): void {
+    const now = f.splitStats;
+    const seen = this.seenSplitStats.get(f);
+    if (seen && now.truncated === seen.truncated && now.invalidUtf8 === seen.invalidUtf8) return;
+    if (now.truncated > (seen?.truncated ?? 0)) this.metrics.linesTruncated.inc(now.truncated - (seen?.truncated ?? 0));
+    if (now.invalidUtf8 > (seen?.invalidUtf8 ?? 0)) this.metrics.invalidUtf8.inc(now.invalidUtf8 - (seen?.invalidUtf8 ?? 0));
+    this.seenSplitStats.set(f, { ...now });
+  }
+
+  /** Run `produce` for `f` and turn what it yields into log records. */
+  private take(f: TailedFile, produce: (out: RawRecord[]) => void): void {
+    const out: RawRecord[] = [];
+    produce(out);
+    this.addRecords(f, out);
+  }
+
+  private addRecords(f: TailedFile, raw: RawRecord[]): void {
+    if (raw.length === 0) return;
+    this.touched.add(f);
+    const observed = BigInt(Date.now()) * 1_000_000n;
+    const file = { path: f.path, name: f.name };
+    let parseErrors = 0;
+    for (const r of raw) {
+      const line = this.parse(r.text);
+      if (line.parseError) parseErrors++;
+      this.enricher.enrich(line);
+      this.records.push(toLogRecord(line, r, file, observed));
+      this.recordBytes += r.text.length;
+    }
+    if (parseErrors > 0) this.metrics.parseErrors.inc(parseErrors);
+    this.metrics.component.received.inc(raw.length);
+  }
+
+  /**
+   * Hand the batch and its checkpoints to the pipeline; on backpressure wait and try the same batch
+   * again. At stop (`final`) one refusal ends it: nothing moved, the lines are read again next time.
+   */
+  private async send(final: boolean): Promise<void> {
+    const files = [...this.touched];
+    const checkpoints = files.map((f) => ({ key: f.key, data: f.checkpoint() }));
+    const batch: LogBatch = {
+      resourceLogs: this.records.length > 0 ? [{ resource: this.resource, scopeLogs: [{ logRecords: this.records }] }] : [],
+      checkpoints,
+      transport: 'file',
+    };
+    for (;;) {
+      try {
+        await this.ctx.consumers.logs.consume(batch);
+        break;
+      } catch (err) {
+        const backpressure = isBackpressure(err);
+        if (!backpressure) {
+          this.metrics.component.errors('commit').inc();
+          this.warn.warn('commit', { err }, 'cannot hand log records on; will retry');
+        }
+        if (final) {
+          this.log.warn({ records: this.records.length }, 'stopping with log records not queued; they are read again at the next start');
+          return;
+        }
+        // Stopping: doStop sends what is held, once more, with everything else.
+        if (this.stopRequested) return;
+        await this.pause(Math.min(Math.max(backpressure ? err.retryAfterMs : 1000, 100), 5000));
+      }
+    }
+    for (let i = 0; i < files.length; i++) {
+      files[i].committed = checkpoints[i].data.offset;
+      this.checkpoints.set(files[i].key, checkpoints[i].data);
+    }
+    this.records = [];
+    this.recordBytes = 0;
+    this.touched = new Set();
+  }
+
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(t);
+        this.endPause = null;
+        resolve();
+      };
+      const t = setTimeout(done, ms);
+      this.endPause = done;
+    });
+  }
+
+  private async applyEvents(): Promise<void> {
+    while (this.events.length > 0) {
+      const e = this.events.shift()!;
+      try {
+        if (e.kind === 'add') await this.added(e.path, e.initial);
+        else if (e.kind === 'unlink') await this.unlinked(e.path);
+        else await this.changed(e.path);
+      } catch (err) {
+        this.warn.warn(`event:${e.path}`, { err, path: e.path, event: e.kind }, 'cannot follow log file');
+      }
+    }
+  }
+
+  private async added(path: string, initial: boolean): Promise<void> {
+    if (this.byPath.has(path)) return this.changed(path);
+    let st: Stats;
+    try {
+      st = await stat(path);
+    } catch {
+      return;
+    }
+    const existing = this.files.get(fileKey(st));
+    if (existing) {
+      // Renamed into a matching name, or a second path (a symlink) to a file already read.
+      this.byPath.set(path, existing);
+      if (existing.draining) {
+        existing.draining = false;
+        existing.path = path;
+      }
+      this.dirty.add(existing);
+      return;
+    }
+    await this.openFile(path, initial ? this.ctx.config.logs.start_at : 'beginning', false);
+  }
+
+  private async openFile(path: string, fallback: 'beginning' | 'end', draining: boolean): Promise<TailedFile | undefined> {
+    const logs = this.ctx.config.logs;
+    let opened: Awaited<ReturnType<typeof TailedFile.open>>;
+    try {
+      opened = await TailedFile.open(path, (key) => this.checkpoints.get(key), fallback, logs.max_line_bytes, logs.multiline ? new MultilineAggregator(logs.multiline) : null);
+    } catch (err) {
+      this.skip(path, 'unreadable', err);
+      return undefined;
+    }
+    if (!opened) return undefined;
+    const { file, resumed } = opened;
+    if (!resumed && file.readOffset === 0 && file.size > 0 && (await file.isBinary(this.scratch))) {
+      await file.close();
+      this.skip(path, 'binary');
+      return undefined;
+    }
+    this.skipped.delete(path);
+    file.draining = draining;
+    this.files.set(file.key, file);
+    if (!draining) this.byPath.set(path, file);
+    this.dirty.add(file);
+    this.log.debug({ path, offset: file.readOffset, resumed }, 'following log file');
+    return file;
+  }
+
+  private skip(path: string, reason: 'binary' | 'unreadable', err?: unknown): void {
+    if (this.skipped.get(path) === reason) return;
+    this.skipped.set(path, reason);
+    this.metrics.skipped[reason].inc();
+    if (reason === 'binary') this.log.warn({ path }, 'skipping binary file (NUL bytes in its first block)');
+    else this.log.warn({ path, err }, 'cannot open log file; will retry when it changes');
+  }
+
+  private async changed(path: string): Promise<void> {
+    const f = this.byPath.get(path);
+    if (!f) {
+      // Skipped before (unreadable, binary) or never opened: try again.
+      if (this.skipped.get(path) !== 'binary') await this.openFile(path, 'beginning', false);
+      return;
+    }
+    // A file being read anyway needs no look: its path is checked when its end is reached.
+    if (this.dirty.has(f)) return;
+    if (await this.checkPath(path)) this.dirty.add(f);
+  }
+
+  /**
+   * Whether `path` still names the file open for it (the stats chokidar passes may be the
+   * symlink's own, so look again). When it names another file now, the old one was renamed away
+   * or deleted: it is read to its end and the new one is opened.
+   */
+  private async checkPath(path: string): Promise<boolean> {
+    const f = this.byPath.get(path);
+    if (!f) return false;
+    let st: Stats;
+    try {
+      st = await stat(path);
+    } catch {
+      await this.unlinked(path);
+      return false;
+    }
+    if (fileKey(st) === f.key) return true;
+    await this.unlinked(path);
+    await this.added(path, false);
+    await this.adoptRotated(f, f.contentSince);
+    return false;
+  }
+
+  private async unlinked(path: string): Promise<void> {
+    this.skipped.delete(path);
+    const f = this.byPath.get(path);
+    if (!f) return;
+    this.byPath.delete(path);
+    for (const other of this.byPath.values()) if (other === f) return;
+    f.draining = true;
+    f.lastGrowthAt = Date.now();
+    let kind: RotationKind = 'rename';
+    try {
+      if ((await f.stat()).nlink === 0) kind = 'delete';
+    } catch {
+      kind = 'delete';
+    }
+    this.rotated(f, kind);
+    this.dirty.add(f);
+  }
+
+  /**
+   * Files rotated away before they were ever opened (several rotations between two looks, or while
+   * reading was paused): siblings named like `app.log.1` or `app.log-20240101`, written after
+   * `since` (when the content they followed began), not read yet and not `skipKey` (the copy
+   * already read). Renamed files and copies alike are read from their start.
+   */
+  private async adoptRotated(predecessor: TailedFile, since: number, skipKey?: string): Promise<void> {
+    const dir = dirname(predecessor.path);
+    const stem = basename(predecessor.path);
+    let names: string[];
+    try {
+      names = await readdir(dir);
+    } catch {
+      return;
+    }
+    for (const n of names) {
+      if (!n.startsWith(stem) || n === stem || COMPRESSED.test(n)) continue;
+      const p = join(dir, n);
+      try {
+        const st = await stat(p);
+        const key = fileKey(st);
+        if (!st.isFile() || key === skipKey || this.files.has(key) || this.recentlyClosed.has(key) || st.mtimeMs <= since) continue;
+        const f = await this.openFile(p, 'beginning', true);
+        if (f) this.rotated(f, 'rename');
+      } catch {
+        // gone meanwhile
+      }
+    }
+  }
+
+  private rotated(f: TailedFile, kind: RotationKind): void {
+    this.metrics.rotations[kind].inc();
+    this.log.debug({ path: f.path, kind }, 'log file rotated');
+  }
+
+  /** Close rotated files that were read to their end, stayed quiet for ROTATE_WAIT_MS and whose records are durable. */
+  private async closeDrained(): Promise<void> {
+    const now = Date.now();
+    for (const [key, at] of this.recentlyClosed) if (now - at > RECENTLY_CLOSED_MS) this.recentlyClosed.delete(key);
+    for (const f of this.files.values()) {
+      if (!f.draining || !f.idle || now - f.lastGrowthAt < ROTATE_WAIT_MS) continue;
+      if (f.pendingBytes > 0) continue;
+      if (f.committed !== f.emitted) continue;
+      this.files.delete(f.key);
+      this.dirty.delete(f);
+      this.checkpoints.delete(f.key);
+      this.recentlyClosed.set(f.key, now);
+      try {
+        this.ctx.store.deleteCheckpoint(f.key);
+      } catch (err) {
+        this.log.warn({ err }, 'cannot delete checkpoint');
+      }
+      await f.close();
+      this.log.debug({ path: f.path }, 'done with rotated log file');
+    }
+  }
+
+  /**
+   * Checkpoints of files no path matches any more: the file may have been renamed (rotated) while
+   * tracetail was down, so look for its inode next to where it was, and read it to its end. Rows of
+   * files that are gone are deleted.
+   */
+  private async recoverOrphans(): Promise<void> {
+    const byDir = new Map<string, Map<string, FileCheckpoint>>();
+    for (const [key, cp] of this.checkpoints) {
+      if (this.files.has(key)) continue;
+      const dir = dirname(cp.path);
+      if (!byDir.has(dir)) byDir.set(dir, new Map());
+      byDir.get(dir)!.set(key, cp);
+    }
+    for (const [dir, orphans] of byDir) {
+      let names: string[] = [];
+      try {
+        names = await readdir(dir);
+      } catch {
+        // the directory is gone: so are the files
+      }
+      for (const n of names) {
+        if (orphans.size === 0) break;
+        const p = join(dir, n);
+        try {
+          const key = fileKey(await stat(p));
+          if (!orphans.has(key)) continue;
+          orphans.delete(key);
+          const f = await this.openFile(p, 'end', true);
+          if (f) this.log.info({ path: p, was: basename(this.checkpoints.get(key)?.path ?? '') }, 'reading the rest of a file rotated while stopped');
+        } catch {
+          // gone meanwhile
+        }
+      }
+      for (const key of orphans.keys()) {
+        this.checkpoints.delete(key);
+        this.ctx.store.deleteCheckpoint(key);
+      }
+    }
+  }
+
+  private async collect(): Promise<void> {
+    const lag = this.ctx.telemetry.gauge({
+      name: 'tracetail_log_file_lag_bytes',
+      help: 'Per file: its size minus the offset committed with the records read from it (what is still to be read and queued).',
+      labelNames: ['path'] as const,
+    });
+    const watched = this.ctx.telemetry.gauge({ name: 'tracetail_log_files_watched', help: 'Log files open for reading (rotated ones still being read included).' });
+    lag.reset();
+    for (const f of this.files.values()) {
+      try {
+        await f.stat();
+      } catch {
+        // closed meanwhile: the last size stands
+      }
+      lag.labels({ path: f.path }).set(Math.max(0, f.size - f.committed));
+    }
+    watched.set(this.files.size);
+  }
+}

@@ -1,0 +1,287 @@
+/**
+ * One open log file: its handle, identity, read position and the lines it holds back. The file is
+ * read through its handle, never reopened by path, so a renamed or deleted file is read to its end.
+ * Offsets: `readOffset` is the next byte to read; `emitted` is the end of the last record handed
+ * on (what a checkpoint may claim once that record is durable); `committed` is the last checkpoint
+ * the store holds.
+ */
+import { open, readdir, stat, type FileHandle } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { EMPTY_FINGERPRINT, FINGERPRINT_BYTES, fileKey, readFingerprint, startsWith, type Fingerprint } from './fingerprint.js';
+import { LineSplitter } from './line-splitter.js';
+import type { MultilineAggregator } from './multiline.js';
+import type { RawLine, RawRecord } from './types.js';
+
+/** What a checkpoint row holds for one file (key: device:inode). */
+export interface FileCheckpoint {
+  path: string;
+  offset: number;
+  fingerprint: Fingerprint;
+}
+
+export type RotationKind = 'rename' | 'truncate' | 'delete';
+
+export interface ReadResult {
+  /** Bytes read from the file (or its rotated copy). */
+  bytes: number;
+  /** More is there to read right now. */
+  more: boolean;
+  /**
+   * Set when the file was found truncated (copytruncate or in place): since when its previous
+   * content was being read, and the copy the rest of that content was read from.
+   */
+  truncated?: { since: number; copyKey: string | undefined };
+}
+
+/** Bytes that look like a binary file: NUL in the first block. */
+function looksBinary(buf: Buffer, length: number): boolean {
+  return buf.subarray(0, Math.min(length, 8192)).includes(0);
+}
+
+export class TailedFile {
+  readonly key: string;
+  readonly name: string;
+  /** The path stopped naming this file (renamed away or deleted): read to the end, then close. */
+  draining = false;
+  /** ms time of opening, or of the last truncation: since when the current content is read. */
+  contentSince = Date.now();
+  /** ms time of the last read that found new bytes (or of opening). */
+  lastGrowthAt = this.contentSince;
+  /** Size seen at the last stat. */
+  size: number;
+  committed: number;
+  emitted: number;
+  private fingerprint: Fingerprint;
+  private readonly splitter: LineSplitter;
+  private closed = false;
+
+  private constructor(
+    public path: string,
+    private readonly handle: FileHandle,
+    stats: { dev: number; ino: number; size: number },
+    offset: number,
+    fingerprint: Fingerprint,
+    maxLineBytes: number,
+    private readonly multiline: MultilineAggregator | null,
+  ) {
+    this.key = fileKey(stats);
+    this.name = basename(path);
+    this.size = stats.size;
+    this.committed = offset;
+    this.emitted = offset;
+    this.fingerprint = fingerprint;
+    this.splitter = new LineSplitter(maxLineBytes, offset);
+    this.readOffset = offset;
+  }
+
+  readOffset: number;
+
+  /**
+   * Open `path` and place the read position: at the checkpoint when it names this very file (same
+   * inode and same first bytes), else at `fallback` ('end' for a file never seen before under
+   * `start_at: end`). Returns null when the path vanished in between.
+   */
+  static async open(
+    path: string,
+    checkpointOf: (key: string) => FileCheckpoint | undefined,
+    fallback: 'beginning' | 'end',
+    maxLineBytes: number,
+    multiline: MultilineAggregator | null,
+  ): Promise<{ file: TailedFile; resumed: boolean } | null> {
+    let handle: FileHandle;
+    try {
+      handle = await open(path, 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
+    try {
+      const st = await handle.stat();
+      if (!st.isFile()) throw Object.assign(new Error(`${path} is not a regular file`), { code: 'ENOTFILE' });
+      const saved = checkpointOf(fileKey(st));
+      let offset = fallback === 'end' ? st.size : 0;
+      let resumed = false;
+      if (saved && saved.offset <= st.size && (await startsWith(handle, saved.fingerprint))) {
+        offset = saved.offset;
+        resumed = true;
+      }
+      const fp = await readFingerprint(handle, Math.min(st.size, FINGERPRINT_BYTES));
+      return { file: new TailedFile(path, handle, st, offset, fp, maxLineBytes, multiline), resumed };
+    } catch (err) {
+      await handle.close().catch(() => {});
+      throw err;
+    }
+  }
+
+  /** Whether the first block of the file looks binary (checked once, for a file read from 0). */
+  async isBinary(scratch: Buffer): Promise<boolean> {
+    const { bytesRead } = await this.handle.read(scratch, 0, Math.min(scratch.length, 8192), 0);
+    return looksBinary(scratch, bytesRead);
+  }
+
+  /** Has the file grown past what was read, or does it hold lines back? */
+  get idle(): boolean {
+    return this.size <= this.readOffset && this.splitter.pendingBytes === 0 && !this.multiline?.holding;
+  }
+
+  get pendingBytes(): number {
+    return this.splitter.pendingBytes;
+  }
+
+  get splitStats(): LineSplitter['stats'] {
+    return this.splitter.stats;
+  }
+
+  /** The checkpoint for what was handed on so far. */
+  checkpoint(): FileCheckpoint {
+    return { path: this.path, offset: this.emitted, fingerprint: this.fingerprint };
+  }
+
+  /** The file's current device:inode and size behind the handle, and its link count. */
+  async stat(): Promise<{ size: number; nlink: number }> {
+    const st = await this.handle.stat();
+    this.size = st.size;
+    return st;
+  }
+
+  /**
+   * Read up to `scratch.length` bytes and push the records they complete into `out`. A file found
+   * shorter than what was read, or starting with other bytes, was truncated: what it held past the
+   * read position is looked for in its copy (copytruncate) and then reading starts again at 0.
+   */
+  async read(scratch: Buffer, out: RawRecord[]): Promise<ReadResult> {
+    const st = await this.stat();
+    let bytes = 0;
+    let truncated: ReadResult['truncated'];
+    if (st.size < this.readOffset || !(await startsWith(this.handle, this.fingerprint))) {
+      const copy = await this.readRestFromCopy(scratch, out);
+      bytes += copy.bytes;
+      truncated = { since: this.contentSince, copyKey: copy.key };
+      this.restart();
+    }
+    if (this.size > this.readOffset) {
+      const want = Math.min(scratch.length, this.size - this.readOffset);
+      const { bytesRead } = await this.handle.read(scratch, 0, want, this.readOffset);
+      if (bytesRead > 0) {
+        this.push(scratch.subarray(0, bytesRead), out);
+        bytes += bytesRead;
+        this.lastGrowthAt = Date.now();
+        if (this.fingerprint.length < FINGERPRINT_BYTES && this.readOffset > this.fingerprint.length) {
+          this.fingerprint = await readFingerprint(this.handle, this.readOffset);
+        }
+      }
+    }
+    return { bytes, more: this.size > this.readOffset, truncated };
+  }
+
+  /** Hand out what is held: the unterminated last line and the open multiline record. */
+  flushHeld(out: RawRecord[], partialLines: boolean): void {
+    const lines: RawLine[] = [];
+    if (partialLines) this.splitter.flushPartial(lines);
+    this.lines(lines, out);
+    if (this.multiline) this.records(this.multiline.flush(), out);
+  }
+
+  /** Records of a multiline group whose timeout passed. */
+  flushDue(now: number, out: RawRecord[]): void {
+    if (this.multiline?.holding) this.records(this.multiline.flushDue(now), out);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.handle.close().catch(() => {});
+  }
+
+  private push(chunk: Buffer, out: RawRecord[]): void {
+    const lines: RawLine[] = [];
+    this.splitter.push(chunk, lines);
+    this.readOffset += chunk.length;
+    this.lines(lines, out);
+  }
+
+  private lines(lines: RawLine[], out: RawRecord[]): void {
+    if (lines.length === 0) return;
+    if (!this.multiline) {
+      for (const l of lines) out.push(l);
+      this.emitted = lines[lines.length - 1].end;
+      return;
+    }
+    for (const l of lines) this.records(this.multiline.push(l), out);
+  }
+
+  private records(records: RawRecord[], out: RawRecord[]): void {
+    if (records.length === 0) return;
+    for (const r of records) out.push(r);
+    this.emitted = records[records.length - 1].end;
+  }
+
+  /** Start over at 0 on the file's new content. */
+  private restart(): void {
+    this.contentSince = Date.now();
+    this.readOffset = 0;
+    this.emitted = 0;
+    this.splitter.reset(0);
+    this.fingerprint = EMPTY_FINGERPRINT;
+  }
+
+  /**
+   * After a copytruncate the bytes between the read position and the truncation live on only in
+   * the copy: a sibling file that starts with this file's fingerprint and is at least as long as
+   * what was read. Read them from there; then hand out what is held, since the old content ended.
+   */
+  private async readRestFromCopy(scratch: Buffer, out: RawRecord[]): Promise<{ bytes: number; key: string | undefined }> {
+    let bytes = 0;
+    let key: string | undefined;
+    const copy = this.fingerprint.length > 0 ? await this.findCopy() : null;
+    if (copy) {
+      try {
+        const st = await copy.stat();
+        const size = st.size;
+        key = fileKey(st);
+        while (this.readOffset < size) {
+          const { bytesRead } = await copy.read(scratch, 0, Math.min(scratch.length, size - this.readOffset), this.readOffset);
+          if (bytesRead === 0) break;
+          this.push(scratch.subarray(0, bytesRead), out);
+          bytes += bytesRead;
+        }
+      } finally {
+        await copy.close().catch(() => {});
+      }
+    }
+    this.flushHeld(out, true);
+    return { bytes, key };
+  }
+
+  private async findCopy(): Promise<FileHandle | null> {
+    const dir = dirname(this.path);
+    let names: string[];
+    try {
+      names = await readdir(dir);
+    } catch {
+      return null;
+    }
+    const candidates: { path: string; mtimeMs: number }[] = [];
+    for (const n of names) {
+      const p = join(dir, n);
+      try {
+        const st = await stat(p);
+        if (st.isFile() && fileKey(st) !== this.key && st.size >= this.readOffset) candidates.push({ path: p, mtimeMs: st.mtimeMs });
+      } catch {
+        // gone meanwhile
+      }
+    }
+    candidates.sort((a, b) => b.mtimeMs - a.mtimeMs);
+    for (const c of candidates) {
+      let h: FileHandle | undefined;
+      try {
+        h = await open(c.path, 'r');
+        if (await startsWith(h, this.fingerprint)) return h;
+      } catch {
+        // unreadable or gone: not the copy
+      }
+      await h?.close().catch(() => {});
+    }
+    return null;
+  }
+}
