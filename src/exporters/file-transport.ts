@@ -48,8 +48,18 @@ export class FileTransport implements Transport {
     }
     if (!file) {
       const path = this.pathOf(signal);
-      const handle = await open(path, 'a');
+      const handle = await open(path, 'a+');
       file = { handle, size: (await stat(path)).size };
+      // A previous run killed in the middle of a write left a torn last line: end it, so that
+      // every line of the file but that one parses.
+      if (file.size > 0) {
+        const last = Buffer.alloc(1);
+        await handle.read(last, 0, 1, file.size - 1);
+        if (last[0] !== 0x0a) {
+          await handle.appendFile('\n');
+          file.size += 1;
+        }
+      }
       this.files.set(signal, file);
     }
     return file;

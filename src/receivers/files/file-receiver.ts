@@ -207,7 +207,9 @@ export class FileReceiver extends BaseComponent implements Receiver {
       if (r.truncated) {
         this.rotated(f, 'truncate');
         this.touched.add(f);
-        await this.adoptRotated(f, r.truncated.since, r.truncated.copyKey);
+        await this.adoptRotated(f.path, r.truncated.since, 'truncate', r.truncated.copyKey);
+      } else if (r.startedSince !== undefined && !f.draining) {
+        await this.adoptRotated(f.path, r.startedSince, 'truncate');
       }
       if (r.bytes > 0) this.metrics.bytesRead.inc(r.bytes);
       this.countSplitStats(f);
@@ -354,6 +356,12 @@ export class FileReceiver extends BaseComponent implements Receiver {
     }
     if (!opened) return undefined;
     const { file, resumed } = opened;
+    const known = this.files.get(file.key);
+    if (known) {
+      // Reached again under another name (adopted, or renamed meanwhile): one reader per file.
+      await file.close();
+      return known;
+    }
     if (!resumed && file.readOffset === 0 && file.size > 0 && (await file.isBinary(this.scratch))) {
       await file.close();
       this.skip(path, 'binary');
@@ -406,7 +414,7 @@ export class FileReceiver extends BaseComponent implements Receiver {
     if (fileKey(st) === f.key) return true;
     await this.unlinked(path);
     await this.added(path, false);
-    await this.adoptRotated(f, f.contentSince);
+    await this.adoptRotated(f.path, f.contentSince, 'rename');
     return false;
   }
 
@@ -434,9 +442,9 @@ export class FileReceiver extends BaseComponent implements Receiver {
    * `since` (when the content they followed began), not read yet and not `skipKey` (the copy
    * already read). Renamed files and copies alike are read from their start.
    */
-  private async adoptRotated(predecessor: TailedFile, since: number, skipKey?: string): Promise<void> {
-    const dir = dirname(predecessor.path);
-    const stem = basename(predecessor.path);
+  private async adoptRotated(path: string, since: number, kind: RotationKind, skipKey?: string): Promise<void> {
+    const dir = dirname(path);
+    const stem = basename(path);
     let names: string[];
     try {
       names = await readdir(dir);
@@ -451,7 +459,10 @@ export class FileReceiver extends BaseComponent implements Receiver {
         const key = fileKey(st);
         if (!st.isFile() || key === skipKey || this.files.has(key) || this.recentlyClosed.has(key) || st.mtimeMs <= since) continue;
         const f = await this.openFile(p, 'beginning', true);
-        if (f) this.rotated(f, 'rename');
+        if (!f) continue;
+        this.rotated(f, kind);
+        // Known durably before the file it followed moves on: after a crash it is found again.
+        if (!this.checkpoints.has(f.key)) this.saveCheckpoint(f);
       } catch {
         // gone meanwhile
       }
@@ -463,7 +474,11 @@ export class FileReceiver extends BaseComponent implements Receiver {
     this.log.debug({ path: f.path, kind }, 'log file rotated');
   }
 
-  /** Close rotated files that were read to their end, stayed quiet for ROTATE_WAIT_MS and whose records are durable. */
+  /**
+   * Close rotated files that were read to their end, stayed quiet for ROTATE_WAIT_MS and whose
+   * records are durable. The checkpoint of a file that still exists is kept: it says, after a
+   * restart, that the file was read (rows of files gone are pruned at the next start).
+   */
   private async closeDrained(): Promise<void> {
     const now = Date.now();
     for (const [key, at] of this.recentlyClosed) if (now - at > RECENTLY_CLOSED_MS) this.recentlyClosed.delete(key);
@@ -473,13 +488,9 @@ export class FileReceiver extends BaseComponent implements Receiver {
       if (f.committed !== f.emitted) continue;
       this.files.delete(f.key);
       this.dirty.delete(f);
-      this.checkpoints.delete(f.key);
       this.recentlyClosed.set(f.key, now);
-      try {
-        this.ctx.store.deleteCheckpoint(f.key);
-      } catch (err) {
-        this.log.warn({ err }, 'cannot delete checkpoint');
-      }
+      const deleted = await f.stat().then((st) => st.nlink === 0, () => true);
+      if (deleted) this.forget(f.key);
       await f.close();
       this.log.debug({ path: f.path }, 'done with rotated log file');
     }
@@ -487,8 +498,8 @@ export class FileReceiver extends BaseComponent implements Receiver {
 
   /**
    * Checkpoints of files no path matches any more: the file may have been renamed (rotated) while
-   * tracetail was down, so look for its inode next to where it was, and read it to its end. Rows of
-   * files that are gone are deleted.
+   * tracetail was down, so look for its inode next to where it was, and read it to its end, with
+   * the files rotated after it. Rows of files that are gone are deleted.
    */
   private async recoverOrphans(): Promise<void> {
     const byDir = new Map<string, Map<string, FileCheckpoint>>();
@@ -511,17 +522,37 @@ export class FileReceiver extends BaseComponent implements Receiver {
         try {
           const key = fileKey(await stat(p));
           if (!orphans.has(key)) continue;
+          const cp = orphans.get(key)!;
           orphans.delete(key);
           const f = await this.openFile(p, 'end', true);
-          if (f) this.log.info({ path: p, was: basename(this.checkpoints.get(key)?.path ?? '') }, 'reading the rest of a file rotated while stopped');
+          if (!f) continue;
+          this.log.info({ path: p, was: cp.path }, 'reading the rest of a file rotated while stopped');
+          await this.adoptRotated(cp.path, cp.savedAt ?? Date.now(), 'rename');
         } catch {
           // gone meanwhile
         }
       }
-      for (const key of orphans.keys()) {
-        this.checkpoints.delete(key);
-        this.ctx.store.deleteCheckpoint(key);
-      }
+      for (const key of orphans.keys()) this.forget(key);
+    }
+  }
+
+  private saveCheckpoint(f: TailedFile): void {
+    const data = f.checkpoint();
+    try {
+      this.ctx.store.saveCheckpoints([{ key: f.key, data }]);
+      this.checkpoints.set(f.key, data);
+    } catch (err) {
+      this.metrics.component.errors('commit').inc();
+      this.log.warn({ err, path: f.path }, 'cannot save checkpoint');
+    }
+  }
+
+  private forget(key: string): void {
+    this.checkpoints.delete(key);
+    try {
+      this.ctx.store.deleteCheckpoint(key);
+    } catch (err) {
+      this.log.warn({ err }, 'cannot delete checkpoint');
     }
   }
 

@@ -17,6 +17,8 @@ export interface FileCheckpoint {
   path: string;
   offset: number;
   fingerprint: Fingerprint;
+  /** ms time the checkpoint was taken: files rotated after it are looked for at the next start. */
+  savedAt: number;
 }
 
 export type RotationKind = 'rename' | 'truncate' | 'delete';
@@ -31,6 +33,12 @@ export interface ReadResult {
    * content was being read, and the copy the rest of that content was read from.
    */
   truncated?: { since: number; copyKey: string | undefined };
+  /**
+   * Set when content was found in a file read from 0 that had none at the last look: if it was
+   * copied and truncated meanwhile (copytruncate twice between two looks, or while tracetail was
+   * stopped), no fingerprint can tell, so copies made since this time are looked for.
+   */
+  startedSince?: number;
 }
 
 /** Bytes that look like a binary file: NUL in the first block. */
@@ -77,9 +85,11 @@ export class TailedFile {
   readOffset: number;
 
   /**
-   * Open `path` and place the read position: at the checkpoint when it names this very file (same
-   * inode and same first bytes), else at `fallback` ('end' for a file never seen before under
-   * `start_at: end`). Returns null when the path vanished in between.
+   * Open `path` and place the read position: at the checkpoint of its device:inode, else at
+   * `fallback` ('end' for a file never seen before under `start_at: end`). A checkpoint past the
+   * file's end or of other first bytes means the file was truncated while tracetail was stopped
+   * (or the inode reused): the first read finds that out, reads what was lost from the copy and
+   * starts again at 0. Returns null when the path vanished in between.
    */
   static async open(
     path: string,
@@ -99,14 +109,14 @@ export class TailedFile {
       const st = await handle.stat();
       if (!st.isFile()) throw Object.assign(new Error(`${path} is not a regular file`), { code: 'ENOTFILE' });
       const saved = checkpointOf(fileKey(st));
-      let offset = fallback === 'end' ? st.size : 0;
-      let resumed = false;
-      if (saved && saved.offset <= st.size && (await startsWith(handle, saved.fingerprint))) {
-        offset = saved.offset;
-        resumed = true;
+      if (saved) {
+        const file = new TailedFile(path, handle, st, saved.offset, saved.fingerprint, maxLineBytes, multiline);
+        file.contentSince = saved.savedAt;
+        return { file, resumed: true };
       }
+      const offset = fallback === 'end' ? st.size : 0;
       const fp = await readFingerprint(handle, Math.min(st.size, FINGERPRINT_BYTES));
-      return { file: new TailedFile(path, handle, st, offset, fp, maxLineBytes, multiline), resumed };
+      return { file: new TailedFile(path, handle, st, offset, fp, maxLineBytes, multiline), resumed: false };
     } catch (err) {
       await handle.close().catch(() => {});
       throw err;
@@ -134,7 +144,7 @@ export class TailedFile {
 
   /** The checkpoint for what was handed on so far. */
   checkpoint(): FileCheckpoint {
-    return { path: this.path, offset: this.emitted, fingerprint: this.fingerprint };
+    return { path: this.path, offset: this.emitted, fingerprint: this.fingerprint, savedAt: Date.now() };
   }
 
   /** The file's current device:inode and size behind the handle, and its link count. */
@@ -153,6 +163,7 @@ export class TailedFile {
     const st = await this.stat();
     let bytes = 0;
     let truncated: ReadResult['truncated'];
+    let startedSince: number | undefined;
     if (st.size < this.readOffset || !(await startsWith(this.handle, this.fingerprint))) {
       const copy = await this.readRestFromCopy(scratch, out);
       bytes += copy.bytes;
@@ -160,6 +171,7 @@ export class TailedFile {
       this.restart();
     }
     if (this.size > this.readOffset) {
+      if (this.readOffset === 0 && this.fingerprint.length === 0) startedSince = this.contentSince;
       const want = Math.min(scratch.length, this.size - this.readOffset);
       const { bytesRead } = await this.handle.read(scratch, 0, want, this.readOffset);
       if (bytesRead > 0) {
@@ -171,7 +183,7 @@ export class TailedFile {
         }
       }
     }
-    return { bytes, more: this.size > this.readOffset, truncated };
+    return { bytes, more: this.size > this.readOffset, truncated, startedSince };
   }
 
   /** Hand out what is held: the unterminated last line and the open multiline record. */
