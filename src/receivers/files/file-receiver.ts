@@ -195,7 +195,10 @@ export class FileReceiver extends BaseComponent implements Receiver {
     for (const f of this.files.values()) {
       if (f.draining) this.dirty.add(f);
       const quietFor = now - f.lastGrowthAt;
-      if (f.pendingBytes > 0 && quietFor >= partialTimeout) this.take(f, (out) => f.flushHeld(out, true));
+      // A file with a read due (it changed, or holds bytes not read yet because reading paused on
+      // backpressure) may hold the rest of the line: its quiet time is not known, so wait for the read.
+      const readDue = this.dirty.has(f) || f.size > f.readOffset;
+      if (f.pendingBytes > 0 && quietFor >= partialTimeout && !readDue) this.take(f, (out) => f.flushHeld(out, true));
       else this.take(f, (out) => f.flushDue(now, out));
     }
   }

@@ -219,10 +219,11 @@ export class TailedFile {
       this.emitted = lines[lines.length - 1].end;
       return;
     }
-    for (const l of lines) this.records(this.multiline.push(l), out);
+    const now = Date.now();
+    for (const l of lines) this.records(this.multiline.push(l, now), out);
   }
 
-  private records(records: RawRecord[], out: RawRecord[]): void {
+  private records(records: readonly RawRecord[], out: RawRecord[]): void {
     if (records.length === 0) return;
     for (const r of records) out.push(r);
     this.emitted = records[records.length - 1].end;

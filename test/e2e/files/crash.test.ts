@@ -1,0 +1,116 @@
+/**
+ * kill -9 through the built CLI: while an application writes and its file is rotated, the sidecar
+ * is killed with SIGKILL at random moments and started again, several times. Every line must arrive
+ * at least once; duplicates are measured, printed, and bounded by what can be in flight at a kill
+ * (the checkpoint moves in the transaction that queues the records, so only export requests sent
+ * and not yet acknowledged can be repeated: one batch of export.batch.max_items per kill).
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startCli, tempDir, type CliProcess } from '../../helpers/cli.js';
+import { TestCollector } from '../../helpers/collector.js';
+import { CollectorFeed, LogWriter, logrotateConfig, rotateCopyTruncate, rotateRenameCreate, runLogrotate, tailConfig } from '../../helpers/files.js';
+import { hasTool } from '../../helpers/tools.js';
+
+const MAX_ITEMS = 1000;
+const KILLS = 5;
+
+let collector: TestCollector | undefined;
+const procs: CliProcess[] = [];
+let writer: LogWriter | undefined;
+
+afterEach(async () => {
+  writer?.kill();
+  writer = undefined;
+  for (const p of procs.splice(0)) await p.stop();
+  await collector?.close();
+  collector = undefined;
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('kill -9 during writing and rotation (built CLI)', () => {
+  it('every line arrives at least once; duplicates stay within one export batch per kill', async () => {
+    const dir = tempDir('tracetail-crash-');
+    const logs = join(dir, 'logs');
+    const control = join(dir, 'control');
+    mkdirSync(logs);
+    mkdirSync(control);
+    const path = join(logs, 'app.log');
+    collector = await TestCollector.start();
+    const feed = new CollectorFeed(collector);
+    const config = tailConfig(dir, collector.url, { export: { batch: { max_items: MAX_ITEMS } } });
+    const start = async () => {
+      const p = await startCli({ dir, config });
+      procs.push(p);
+      return p;
+    };
+
+    let proc = await start();
+    writer = await LogWriter.start({ file: path, rate: 8000, control, name: 'app' });
+    const w = writer;
+    const useLogrotate = hasTool('logrotate');
+    const conf = useLogrotate ? logrotateConfig(dir, path, w, 'create') : undefined;
+
+    // Rotations run on their own clock, so kills land before, during and right after them. They
+    // pause while the sidecar is down: files created and rotated away while it is down, and a
+    // copytruncate it has not handled before a kill, are the two tests below.
+    let up = true;
+    let rotating = true;
+    let n = 100;
+    const rotations: Record<string, number> = {};
+    const timeline: string[] = [];
+    const rotator = (async () => {
+      while (rotating) {
+        await sleep(150 + Math.random() * 350);
+        if (!rotating) break;
+        if (!up) continue;
+        const kinds = ['rename', ...(conf ? ['logrotate'] : [])];
+        const kind = kinds[Math.floor(Math.random() * kinds.length)];
+        if (kind === 'rename') await rotateRenameCreate(path, w, n++);
+        else if (kind === 'copytruncate') await rotateCopyTruncate(path, w, n++);
+        else runLogrotate(conf!, join(dir, 'logrotate.state'));
+        rotations[kind] = (rotations[kind] ?? 0) + 1;
+        timeline.push(`${kind} at ${w.written}`);
+      }
+    })();
+
+    for (let k = 0; k < KILLS; k++) {
+      await sleep(400 + Math.random() * 1200);
+      up = false;
+      proc.kill('SIGKILL');
+      await proc.exited;
+      timeline.push(`kill at ~${w.written}`);
+      await sleep(Math.random() * 600);
+      proc = await start();
+      await proc.waitForLog((l) => l.msg === 'tailing', 15_000, 'the file receiver to start');
+      up = true;
+      timeline.push(`restart at ~${w.written}`);
+    }
+    await sleep(500);
+    rotating = false;
+    await rotator;
+    const total = await w.stop();
+    writer = undefined;
+
+    try {
+      await feed.waitForAll('app', total, 60_000);
+    } catch (err) {
+      const outcomes: Record<string, number> = {};
+      for (const r of collector.requests) outcomes[`${r.signal}:${r.outcome}`] = (outcomes[`${r.signal}:${r.outcome}`] ?? 0) + 1;
+      console.log(`requests by outcome ${JSON.stringify(outcomes)}, items ${collector.items('logs')}, ledger ${feed.ledger.records} records, others ${feed.ledger.others.length}, timeline (writer positions as of its last acknowledgement) ${timeline.join(', ')}; logs of the sidecars:\n${procs.map((p) => p.stderr).join('\n---\n')}`);
+      throw err;
+    }
+    expect(await proc.stop()).toBe(0);
+    const result = feed.poll().tally('app', total);
+    const bound = KILLS * MAX_ITEMS;
+    console.log(
+      `crash: ${total} lines, ${KILLS} kills, rotations ${JSON.stringify(rotations)}: missing ${result.missing}, duplicates ${result.duplicates} (bound ${bound} = ${KILLS} kills x ${MAX_ITEMS})`,
+    );
+    expect(result.missing).toBe(0);
+    expect(result.beyond).toBe(0);
+    expect(result.duplicates).toBeLessThanOrEqual(bound);
+    for (const p of procs.slice(0, -1)) expect(p.signal).toBe('SIGKILL');
+  }, 180_000);
+});

@@ -1,0 +1,157 @@
+/**
+ * Rotation torture through the built CLI: an application appends sequence-numbered lines for
+ * several seconds while its file is rotated again and again — rename-and-create, copytruncate,
+ * delete, and logrotate itself (`create`, `copytruncate`, `compress` + `delaycompress`, always
+ * `rotate 5`). After a clean stop every line must have arrived at the collector exactly once.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startCli, tempDir, type CliProcess } from '../../helpers/cli.js';
+import { TestCollector } from '../../helpers/collector.js';
+import {
+  CollectorFeed,
+  LogWriter,
+  logrotateConfig,
+  rotateCopyTruncate,
+  rotateDelete,
+  rotateRenameCreate,
+  runLogrotate,
+  scrape,
+  tailConfig,
+  type LogrotateMode,
+} from '../../helpers/files.js';
+import { hasTool, requireTool } from '../../helpers/tools.js';
+import { waitFor } from '../../helpers/wait.js';
+
+const WRITE_MS = Number(process.env.TORTURE_WRITE_MS ?? 4000);
+const RATE = Number(process.env.TORTURE_RATE ?? 10_000);
+
+let collector: TestCollector | undefined;
+let proc: CliProcess | undefined;
+let writer: LogWriter | undefined;
+
+afterEach(async () => {
+  writer?.kill();
+  writer = undefined;
+  await proc?.stop();
+  proc = undefined;
+  await collector?.close();
+  collector = undefined;
+});
+
+type Kind = 'rename' | 'copytruncate' | 'delete' | `logrotate-${LogrotateMode}`;
+
+const haveLogrotate = hasTool('logrotate');
+
+async function torture(kinds: Kind[]): Promise<void> {
+  const dir = tempDir('tracetail-torture-');
+  const logs = join(dir, 'logs');
+  const control = join(dir, 'control');
+  mkdirSync(logs);
+  mkdirSync(control);
+  const path = join(logs, 'app.log');
+  collector = await TestCollector.start();
+  const feed = new CollectorFeed(collector);
+  proc = await startCli({ dir, config: tailConfig(dir, collector.url) });
+  writer = await LogWriter.start({ file: path, rate: RATE, control, name: 'app' });
+  const w = writer;
+  const confs = new Map<LogrotateMode, string>();
+  const conf = (mode: LogrotateMode) => {
+    if (!confs.has(mode)) confs.set(mode, logrotateConfig(dir, path, w, mode));
+    return confs.get(mode)!;
+  };
+
+  // The first line of the file the writer writes to now (for `delete`: see below).
+  let generationStart = 0;
+  const done: Record<string, number> = {};
+  const until = Date.now() + WRITE_MS;
+  let n = 100; // own rotations are app.log.100, .101, ...: logrotate's .1 to .6 never collide with them
+  while (Date.now() < until) {
+    await new Promise((r) => setTimeout(r, 200 + Math.random() * 300));
+    const kind = kinds[Math.floor(Math.random() * kinds.length)];
+    switch (kind) {
+      case 'rename':
+        await rotateRenameCreate(path, w, n++);
+        generationStart = w.written;
+        break;
+      case 'copytruncate':
+        await rotateCopyTruncate(path, w, n++);
+        generationStart = w.written;
+        break;
+      case 'delete': {
+        // The promise covers a file "while it exists": a file deleted before the sidecar ever
+        // opened it cannot be read by anyone. So delete only once the sidecar has exported a line of
+        // it; what it had not read yet at the deletion must still arrive (read through its handle).
+        const from = generationStart;
+        await waitFor(() => feed.poll().anyIn('app', from), {
+          timeoutMs: 15_000,
+          what: 'a line of the current file exported before deleting it',
+        });
+        await rotateDelete(path, w);
+        generationStart = w.written;
+        break;
+      }
+      default: {
+        const mode = kind.slice('logrotate-'.length) as LogrotateMode;
+        runLogrotate(conf(mode), join(dir, 'logrotate.state'));
+        generationStart = w.written;
+      }
+    }
+    done[kind] = (done[kind] ?? 0) + 1;
+  }
+  const total = await w.stop();
+  writer = undefined;
+
+  await feed.waitForAll('app', total, 60_000);
+  const rotations = {
+    rename: await scrape(proc, 'tracetail_log_rotations_total', { kind: 'rename' }),
+    truncate: await scrape(proc, 'tracetail_log_rotations_total', { kind: 'truncate' }),
+    delete: await scrape(proc, 'tracetail_log_rotations_total', { kind: 'delete' }),
+  };
+  // A clean stop flushes everything: whatever was going to arrive twice has arrived by now.
+  expect(await proc.stop()).toBe(0);
+  const result = feed.poll().tally('app', total);
+  console.log(`torture ${kinds.join('+')}: ${total} lines, rotations done ${JSON.stringify(done)}, seen by tracetail ${JSON.stringify(rotations)}, ${JSON.stringify(result)}`);
+  expect(result).toEqual({ missing: 0, firstMissing: [], duplicates: 0, beyond: 0 });
+  expect(feed.ledger.others).toEqual([]);
+  expect(Object.values(done).reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(4);
+}
+
+describe('every line exactly once while the file is rotated (built CLI)', () => {
+  it('rename-and-create, repeatedly', async () => {
+    await torture(['rename']);
+  });
+
+  it('copytruncate (copy, then truncate to 0), repeatedly', async () => {
+    await torture(['copytruncate']);
+  });
+
+  it('the file being read is deleted, repeatedly', async () => {
+    await torture(['delete']);
+  });
+
+  describe.skipIf(!haveLogrotate && process.env.CI !== 'true')('logrotate itself', () => {
+    it('logrotate create + postrotate SIGHUP, rotate 5', async () => {
+      expect(requireTool('logrotate')).toBe(true);
+      await torture(['logrotate-create']);
+    });
+
+    it('logrotate copytruncate, rotate 5', async () => {
+      expect(requireTool('logrotate')).toBe(true);
+      await torture(['logrotate-copytruncate']);
+    });
+
+    it('logrotate create with compress + delaycompress, rotate 5', async () => {
+      expect(requireTool('logrotate')).toBe(true);
+      await torture(['logrotate-compress']);
+    });
+
+    it('every kind mixed', async () => {
+      expect(requireTool('logrotate')).toBe(true);
+      await torture(['rename', 'copytruncate', 'delete', 'logrotate-create', 'logrotate-copytruncate', 'logrotate-compress']);
+    });
+  });
+});
+
+if (!haveLogrotate) requireTool('logrotate');
