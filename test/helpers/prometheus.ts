@@ -85,6 +85,17 @@ export class Prometheus {
     return result[0]?.value ? Number(result[0].value[1]) : undefined;
   }
 
+  /** A range query, as a dashboard panel sends it. */
+  async queryRange(query: string, start: number, end: number, step: number): Promise<PromSample[]> {
+    const data = await this.api<{ result: PromSample[] }>('query_range', { query, start, end, step });
+    return data.result;
+  }
+
+  /** The values of `label` on the series matching `match`, as Grafana's label_values(match, label) asks. */
+  async labelValues(label: string, match: string): Promise<string[]> {
+    return this.api(`label/${encodeURIComponent(label)}/values`, { 'match[]': match });
+  }
+
   async exemplars(query: string, start: number, end: number): Promise<{ seriesLabels: Record<string, string>; exemplars: { labels: Record<string, string>; value: string; timestamp: number }[] }[]> {
     return this.api('query_exemplars', { query, start, end });
   }
