@@ -34,7 +34,8 @@ describe('spans of a real app in the sidecar', () => {
     const debug = await cli.waitForEndpoint('debug.endpoint');
 
     const app = await runPinoOtelApp({
-      LOG_FILE: join(dir, 'logs/app.log'),
+      // Outside logs.include: this test is about the spans alone (correlation.test.ts joins the logs).
+      LOG_FILE: join(dir, 'app-logs/app.log'),
       OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `http://${otlp}/v1/traces`,
       OTEL_SERVICE_NAME: 'pino-otel-app',
       REQUESTS: '10',

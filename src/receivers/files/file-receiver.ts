@@ -203,12 +203,13 @@ export class FileReceiver extends BaseComponent implements Receiver {
     const partialTimeout = this.ctx.config.logs.partial_line_timeout;
     if (sweep) for (const path of this.byPath.keys()) this.events.push({ kind: 'change', path });
     for (const f of this.files.values()) {
-      if (f.draining) this.dirty.add(f);
-      const quietFor = now - f.lastGrowthAt;
       // A file with a read due (it changed, or holds bytes not read yet because reading paused on
-      // backpressure) may hold the rest of the line: its quiet time is not known, so wait for the read.
+      // backpressure) may hold the rest of a line or record: its quiet time is not known, so the
+      // held line or multiline record waits for the read.
       const readDue = this.dirty.has(f) || f.size > f.readOffset;
-      if (f.pendingBytes > 0 && quietFor >= partialTimeout && !readDue) this.take(f, (out) => f.flushHeld(out, true));
+      if (f.draining) this.dirty.add(f);
+      if (readDue) continue;
+      if (f.pendingBytes > 0 && now - f.lastGrowthAt >= partialTimeout) this.take(f, (out) => f.flushHeld(out, true));
       else this.take(f, (out) => f.flushDue(now, out));
     }
   }
