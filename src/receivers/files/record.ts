@@ -38,8 +38,14 @@ function fileAttributes(file: LogFile): void {
   }
 }
 
+/**
+ * The attributes of the current record are gathered here and copied out at their exact length: a
+ * record's array is then no larger than it needs to be (records of a batch live on together).
+ */
+const scratch: KeyValue[] = [];
+
 export function toLogRecord(line: ParsedLine, raw: RawRecord, file: LogFile, observedUnixNano: bigint): LogRecord {
-  const attributes: KeyValue[] = [];
+  let n = 0;
   const fields = line.fields;
   if (fields !== null) {
     const taken = line.taken;
@@ -48,12 +54,15 @@ export function toLogRecord(line: ParsedLine, raw: RawRecord, file: LogFile, obs
       if (nTaken !== 0 && isTaken(taken, nTaken, key)) continue;
       const value = fields[key];
       if (value === undefined) continue;
-      attributes.push({ key, value: valueOf(value) });
+      scratch[n++] = attribute(key, value);
     }
   }
   fileAttributes(file);
-  attributes.push(lastPath!, lastName!);
-  if (raw.truncated) attributes.push(TRUNCATED);
+  scratch[n++] = lastPath!;
+  scratch[n++] = lastName!;
+  if (raw.truncated) scratch[n++] = TRUNCATED;
+  const attributes = scratch.slice(0, n);
+  scratch.fill(TRUNCATED, 0, n);
   if (observedUnixNano !== lastObserved) {
     lastObserved = observedUnixNano;
     lastObservedLong = longOfNanos(observedUnixNano);
@@ -74,6 +83,48 @@ export function toLogRecord(line: ParsedLine, raw: RawRecord, file: LogFile, obs
 }
 
 /**
+ * The last attribute built per key, with the value it was built from. Many fields hold the same
+ * value line after line (hostname, pid, service, env, route): while a key's value stays the same,
+ * its records share one KeyValue, frozen once it is shared. Bounded like the trace-context key cache.
+ */
+interface LastAttribute {
+  raw: string | number | boolean;
+  kv: KeyValue;
+  shared: boolean;
+}
+const MAX_LAST_KEYS = 4096;
+let lastByKey: Record<string, LastAttribute> = Object.create(null) as Record<string, LastAttribute>;
+let lastKeys = 0;
+
+function attribute(key: string, value: unknown): KeyValue {
+  const t = typeof value;
+  if (t !== 'string' && t !== 'number' && t !== 'boolean') return { key, value: valueOf(value) };
+  const raw = value as string | number | boolean;
+  const last = lastByKey[key];
+  if (last !== undefined && last.raw === raw) {
+    if (!last.shared) {
+      Object.freeze(last.kv.value);
+      Object.freeze(last.kv);
+      last.shared = true;
+    }
+    return last.kv;
+  }
+  const kv: KeyValue = { key, value: valueOf(raw) };
+  if (last !== undefined) {
+    last.raw = raw;
+    last.kv = kv;
+    last.shared = false;
+  } else {
+    if (++lastKeys > MAX_LAST_KEYS) {
+      lastByKey = Object.create(null) as Record<string, LastAttribute>;
+      lastKeys = 1;
+    }
+    lastByKey[key] = { raw, kv, shared: false };
+  }
+  return kv;
+}
+
+/**
  * A parsed value as an AnyValue: what `toAnyValue` does, specialised for what JSON.parse and the
  * text parsers give (one object per value, no intermediate arrays). A JSON number is an integer
  * when it has no fraction and is a safe integer (`12.0` reads as 12: JSON.parse keeps no more).
@@ -83,7 +134,7 @@ function valueOf(v: unknown): AnyValue {
     case 'string':
       return { stringValue: v };
     case 'number':
-      return Number.isSafeInteger(v) ? { intValue: Long.fromNumber(v) } : { doubleValue: v };
+      return Number.isSafeInteger(v) ? { intValue: longOfInt(v) } : { doubleValue: v };
     case 'boolean':
       return { boolValue: v };
     case 'object': {
@@ -101,6 +152,23 @@ function valueOf(v: unknown): AnyValue {
     default:
       return toAnyValue(v);
   }
+}
+
+/**
+ * Integers repeat from line to line (status codes, pids, ports, small counts): their Longs come
+ * from a small direct-mapped cache, shared and frozen like the other shared values here.
+ */
+const INT_CACHE_SIZE = 1024;
+const intKeys = new Float64Array(INT_CACHE_SIZE).fill(NaN);
+const intLongs: Long[] = new Array<Long>(INT_CACHE_SIZE).fill(Long.ZERO);
+
+function longOfInt(v: number): Long {
+  const slot = v & (INT_CACHE_SIZE - 1);
+  if (intKeys[slot] === v) return intLongs[slot];
+  const l = Object.freeze(Long.fromNumber(v));
+  intKeys[slot] = v;
+  intLongs[slot] = l;
+  return l;
 }
 
 function isTaken(taken: string[], n: number, key: string): boolean {
