@@ -247,7 +247,9 @@ export function flagsValue(value: unknown): number | InvalidIdReason | undefined
       return value ? 1 : 0;
     case 'string': {
       if (value.length === 0) return undefined;
-      if (value.length <= 2 && allHex(value, 0, value.length)) return parseInt(value, 16);
+      if (value.length <= 2 && allHex(value, 0, value.length)) {
+        return value.length === 1 ? NIBBLE[value.charCodeAt(0)] : (NIBBLE[value.charCodeAt(0)] << 4) | NIBBLE[value.charCodeAt(1)];
+      }
       const lower = value.toLowerCase();
       if (lower === 'true') return 1;
       if (lower === 'false') return 0;
