@@ -62,6 +62,7 @@ export function toLogRecord(line: ParsedLine, raw: RawRecord, file: LogFile, obs
   scratch[n++] = lastName!;
   if (raw.truncated) scratch[n++] = TRUNCATED;
   const attributes = scratch.slice(0, n);
+  // Hold on to nothing of this record.
   scratch.fill(TRUNCATED, 0, n);
   if (observedUnixNano !== lastObserved) {
     lastObserved = observedUnixNano;
