@@ -54,7 +54,7 @@ export function toLogRecord(line: ParsedLine, raw: RawRecord, file: LogFile, obs
       if (nTaken !== 0 && isTaken(taken, nTaken, key)) continue;
       const value = fields[key];
       if (value === undefined) continue;
-      scratch[n++] = attribute(key, value);
+      scratch[n++] = { key, value: valueOf(value) };
     }
   }
   fileAttributes(file);
@@ -81,48 +81,6 @@ export function toLogRecord(line: ParsedLine, raw: RawRecord, file: LogFile, obs
     traceId: line.traceId ?? null,
     spanId: line.spanId ?? null,
   };
-}
-
-/**
- * The last attribute built per key, with the value it was built from. Many fields hold the same
- * value line after line (hostname, pid, service, env, route): while a key's value stays the same,
- * its records share one KeyValue, frozen once it is shared. Bounded like the trace-context key cache.
- */
-interface LastAttribute {
-  raw: string | number | boolean;
-  kv: KeyValue;
-  shared: boolean;
-}
-const MAX_LAST_KEYS = 4096;
-let lastByKey: Record<string, LastAttribute> = Object.create(null) as Record<string, LastAttribute>;
-let lastKeys = 0;
-
-function attribute(key: string, value: unknown): KeyValue {
-  const t = typeof value;
-  if (t !== 'string' && t !== 'number' && t !== 'boolean') return { key, value: valueOf(value) };
-  const raw = value as string | number | boolean;
-  const last = lastByKey[key];
-  if (last !== undefined && last.raw === raw) {
-    if (!last.shared) {
-      Object.freeze(last.kv.value);
-      Object.freeze(last.kv);
-      last.shared = true;
-    }
-    return last.kv;
-  }
-  const kv: KeyValue = { key, value: valueOf(raw) };
-  if (last !== undefined) {
-    last.raw = raw;
-    last.kv = kv;
-    last.shared = false;
-  } else {
-    if (++lastKeys > MAX_LAST_KEYS) {
-      lastByKey = Object.create(null) as Record<string, LastAttribute>;
-      lastKeys = 1;
-    }
-    lastByKey[key] = { raw, kv, shared: false };
-  }
-  return kv;
 }
 
 /**

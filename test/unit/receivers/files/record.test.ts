@@ -113,23 +113,3 @@ describe('toLogRecord', () => {
   });
 });
 
-describe('toLogRecord: attributes shared between records', () => {
-  it('shares (frozen) an attribute whose value repeats and builds a new one when the value changes', () => {
-    const a = record('{"msg":"one","host":"h-1","pid":4242,"n":1}');
-    const b = record('{"msg":"two","host":"h-1","pid":4242,"n":2}');
-    const c = record('{"msg":"three","host":"h-2","pid":4242,"n":2}');
-    const kv = (r: LogRecord, key: string) => r.attributes!.find((x) => x.key === key)!;
-    expect(kv(b, 'host')).toBe(kv(a, 'host'));
-    expect(Object.isFrozen(kv(a, 'host'))).toBe(true);
-    expect(Object.isFrozen(kv(a, 'host').value)).toBe(true);
-    expect(kv(b, 'pid')).toBe(kv(a, 'pid'));
-    expect(kv(b, 'n')).not.toBe(kv(a, 'n'));
-    expect(kv(c, 'host')).not.toBe(kv(b, 'host'));
-    expect(attrs(a)).toMatchObject({ host: 'h-1', pid: 4242n, n: 1n });
-    expect(attrs(b)).toMatchObject({ host: 'h-1', pid: 4242n, n: 2n });
-    expect(attrs(c)).toMatchObject({ host: 'h-2', pid: 4242n, n: 2n });
-    // The string "2" is not the number 2.
-    const d = record('{"msg":"four","n":"2"}');
-    expect(attrs(d)).toMatchObject({ n: '2' });
-  });
-});
