@@ -28,14 +28,48 @@ for (let c = 0; c < 6; c++) {
 }
 
 /**
+ * Ids are views into shared slabs: a view is less than half the heap of its own Uint8Array, and
+ * the ids of a batch of records live and die together. Bytes are written at `slabUsed` and kept
+ * (`commitId`) only when the id is valid; a refused id leaves its bytes zeroed for the next one
+ * (ids shorter than their field are left-padded with the slab's zeros).
+ */
+const SLAB_BYTES = 4096;
+let slabBuffer = new ArrayBuffer(SLAB_BYTES);
+let slab = new Uint8Array(slabBuffer);
+let slabUsed = 0;
+
+/** The slab with room for `bytes` zero bytes at `slabUsed`. */
+function slabFor(bytes: number): Uint8Array {
+  if (slabUsed + bytes > SLAB_BYTES) {
+    slabBuffer = new ArrayBuffer(SLAB_BYTES);
+    slab = new Uint8Array(slabBuffer);
+    slabUsed = 0;
+  }
+  return slab;
+}
+
+/** The `bytes` written at `slabUsed` as an id. */
+function commitId(bytes: number): Uint8Array {
+  const id = new Uint8Array(slabBuffer, slabUsed, bytes);
+  slabUsed += bytes;
+  return id;
+}
+
+/** Zero what was written at `slabUsed` for an id that was refused. */
+function discardId(bytes: number): void {
+  slab.fill(0, slabUsed, slabUsed + bytes);
+}
+
+/**
  * `bytes` bytes from the hex digits `text[start, end)`, written so that they end at the id's
  * last byte (a 64-bit trace id is left-padded with zero bytes).
  */
 function decodeHex(text: string, start: number, end: number, bytes: number): IdResult {
-  const out = new Uint8Array(bytes);
+  const out = slabFor(bytes);
+  const at = slabUsed;
   let bad = 0;
   let nonZero = 0;
-  for (let i = start, o = bytes - (end - start) / 2; i < end; i += 2, o++) {
+  for (let i = start, o = at + bytes - (end - start) / 2; i < end; i += 2, o++) {
     const hi = NIBBLE[text.charCodeAt(i)];
     const lo = NIBBLE[text.charCodeAt(i + 1)];
     bad |= hi | lo;
@@ -43,8 +77,11 @@ function decodeHex(text: string, start: number, end: number, bytes: number): IdR
     out[o] = b;
     nonZero |= b;
   }
-  if (bad & 256) return 'not_hex';
-  return (nonZero & 255) === 0 ? 'all_zero' : out;
+  if ((bad & 256) !== 0 || (nonZero & 255) === 0) {
+    discardId(bytes);
+    return (bad & 256) !== 0 ? 'not_hex' : 'all_zero';
+  }
+  return commitId(bytes);
 }
 
 export function isHexCode(charCode: number): boolean {
@@ -76,15 +113,20 @@ export function hexTraceId(text: string, start = 0, end = text.length): IdResult
  * `text[epochStart]`, then the 24 of its random part at `text[randomStart]` (both checked as hex).
  */
 export function xrayTraceId(text: string, epochStart: number, randomStart: number): IdResult {
-  const out = new Uint8Array(16);
+  const out = slabFor(16);
+  const o = slabUsed;
   let nonZero = 0;
   for (let i = 0; i < 32; i += 2) {
     const at = i < 8 ? epochStart + i : randomStart + i - 8;
     const b = (NIBBLE[text.charCodeAt(at)] << 4) | NIBBLE[text.charCodeAt(at + 1)];
-    out[i >> 1] = b;
+    out[o + (i >> 1)] = b;
     nonZero |= b;
   }
-  return (nonZero & 255) === 0 ? 'all_zero' : out;
+  if ((nonZero & 255) === 0) {
+    discardId(16);
+    return 'all_zero';
+  }
+  return commitId(16);
 }
 
 /** A span id: 16 hex digits. */
@@ -128,8 +170,8 @@ function decimalId(value: string | number, bytes: number): IdResult {
     }
   }
   if (hi === 0 && lo === 0) return 'all_zero';
-  const out = new Uint8Array(bytes);
-  const o = bytes - 8;
+  const out = slabFor(bytes);
+  const o = slabUsed + bytes - 8;
   out[o] = hi >>> 24;
   out[o + 1] = hi >>> 16;
   out[o + 2] = hi >>> 8;
@@ -138,7 +180,7 @@ function decimalId(value: string | number, bytes: number): IdResult {
   out[o + 5] = lo >>> 16;
   out[o + 6] = lo >>> 8;
   out[o + 7] = lo;
-  return out;
+  return commitId(bytes);
 }
 
 /**
@@ -205,7 +247,9 @@ export function flagsValue(value: unknown): number | InvalidIdReason | undefined
       return value ? 1 : 0;
     case 'string': {
       if (value.length === 0) return undefined;
-      if (value.length <= 2 && allHex(value, 0, value.length)) return parseInt(value, 16);
+      if (value.length <= 2 && allHex(value, 0, value.length)) {
+        return value.length === 1 ? NIBBLE[value.charCodeAt(0)] : (NIBBLE[value.charCodeAt(0)] << 4) | NIBBLE[value.charCodeAt(1)];
+      }
       const lower = value.toLowerCase();
       if (lower === 'true') return 1;
       if (lower === 'false') return 0;

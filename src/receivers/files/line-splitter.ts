@@ -46,13 +46,32 @@ export class LineSplitter {
 
   /** Append `chunk` (the file's next bytes) and push the complete lines to `out`. */
   push(chunk: Buffer, out: RawLine[]): void {
-    let buf = chunk;
-    const base = this.pendingStart;
-    if (this.pending) {
-      buf = Buffer.concat([this.pending, chunk]);
-      this.pending = null;
-    }
+    let base = this.pendingStart;
     let start = 0;
+    const pending = this.pending;
+    if (pending) {
+      this.pending = null;
+      const nl = chunk.indexOf(LF);
+      if (nl === -1) {
+        // Still no newline (or a line cut at max_line_bytes): all of it together.
+        const buf = Buffer.concat([pending, chunk]);
+        this.rest(buf, this.cut(buf, 0, base, out), base);
+        return;
+      }
+      // Only the held line is joined with its end: the rest of the chunk is cut where it is.
+      const head = Buffer.concat([pending, chunk.subarray(0, nl + 1)]);
+      this.cut(head, 0, base, out);
+      base += pending.length;
+      start = nl + 1;
+    }
+    this.rest(chunk, this.cut(chunk, start, base, out), base);
+  }
+
+  /**
+   * Push the lines of `buf` from `start` on (`base`: the file offset of `buf[0]`); returns where
+   * the bytes not yet a line begin.
+   */
+  private cut(buf: Buffer, start: number, base: number, out: RawLine[]): number {
     const max = this.maxLineBytes;
     while (start < buf.length) {
       const nl = buf.indexOf(LF, start);
@@ -70,6 +89,11 @@ export class LineSplitter {
       out.push({ text: this.decode(buf, start, stop), end: base + nl + 1, truncated: false });
       start = nl + 1;
     }
+    return start;
+  }
+
+  /** Hold the bytes of `buf` from `start` on (no newline yet). */
+  private rest(buf: Buffer, start: number, base: number): void {
     if (start < buf.length) {
       // Copy, so that the (large, reused) read buffer is not kept alive by a small remainder.
       this.pending = Buffer.from(buf.subarray(start));

@@ -38,8 +38,14 @@ function fileAttributes(file: LogFile): void {
   }
 }
 
+/**
+ * The attributes of the current record are gathered here and copied out at their exact length: a
+ * record's array is then no larger than it needs to be (records of a batch live on together).
+ */
+const scratch: KeyValue[] = [];
+
 export function toLogRecord(line: ParsedLine, raw: RawRecord, file: LogFile, observedUnixNano: bigint): LogRecord {
-  const attributes: KeyValue[] = [];
+  let n = 0;
   const fields = line.fields;
   if (fields !== null) {
     const taken = line.taken;
@@ -48,12 +54,16 @@ export function toLogRecord(line: ParsedLine, raw: RawRecord, file: LogFile, obs
       if (nTaken !== 0 && isTaken(taken, nTaken, key)) continue;
       const value = fields[key];
       if (value === undefined) continue;
-      attributes.push({ key, value: valueOf(value) });
+      scratch[n++] = { key, value: valueOf(value) };
     }
   }
   fileAttributes(file);
-  attributes.push(lastPath!, lastName!);
-  if (raw.truncated) attributes.push(TRUNCATED);
+  scratch[n++] = lastPath!;
+  scratch[n++] = lastName!;
+  if (raw.truncated) scratch[n++] = TRUNCATED;
+  const attributes = scratch.slice(0, n);
+  // Hold on to nothing of this record.
+  scratch.fill(TRUNCATED, 0, n);
   if (observedUnixNano !== lastObserved) {
     lastObserved = observedUnixNano;
     lastObservedLong = longOfNanos(observedUnixNano);
@@ -83,7 +93,7 @@ function valueOf(v: unknown): AnyValue {
     case 'string':
       return { stringValue: v };
     case 'number':
-      return Number.isSafeInteger(v) ? { intValue: Long.fromNumber(v) } : { doubleValue: v };
+      return Number.isSafeInteger(v) ? { intValue: longOfInt(v) } : { doubleValue: v };
     case 'boolean':
       return { boolValue: v };
     case 'object': {
@@ -101,6 +111,23 @@ function valueOf(v: unknown): AnyValue {
     default:
       return toAnyValue(v);
   }
+}
+
+/**
+ * Integers repeat from line to line (status codes, pids, ports, small counts): their Longs come
+ * from a small direct-mapped cache, shared and frozen like the other shared values here.
+ */
+const INT_CACHE_SIZE = 1024;
+const intKeys = new Float64Array(INT_CACHE_SIZE).fill(NaN);
+const intLongs: Long[] = new Array<Long>(INT_CACHE_SIZE).fill(Long.ZERO);
+
+function longOfInt(v: number): Long {
+  const slot = v & (INT_CACHE_SIZE - 1);
+  if (intKeys[slot] === v) return intLongs[slot];
+  const l = Object.freeze(Long.fromNumber(v));
+  intKeys[slot] = v;
+  intLongs[slot] = l;
+  return l;
 }
 
 function isTaken(taken: string[], n: number, key: string): boolean {

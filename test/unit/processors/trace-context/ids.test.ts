@@ -68,3 +68,25 @@ describe('trace flags', () => {
     expect(flagsValue('')).toBeUndefined();
   });
 });
+
+describe('ids sharing a slab', () => {
+  it('a refused id leaves nothing behind: a 64-bit id decoded next is still left-padded with zeros, and earlier ids keep their bytes', () => {
+    const ids: Uint8Array[] = [];
+    // Enough ids to fill several slabs, each followed by refused ones that wrote bytes first.
+    for (let i = 1; i <= 600; i++) {
+      const t = hexTraceId(i.toString(16).padStart(32, 'f'));
+      expect(hexTraceId('0'.repeat(32))).toBe('all_zero');
+      expect(xrayTraceId('00000000' + '0'.repeat(24), 0, 8)).toBe('all_zero');
+      // Writes 0xff bytes where the next (padded) id's zeros go, then is refused.
+      expect(hexTraceId('f'.repeat(31) + 'g')).toBe('not_hex');
+      const short = hexTraceId(i.toString(16).padStart(16, '0'));
+      const span = datadogSpanId(String(i));
+      ids.push(t as Uint8Array, short as Uint8Array, span as Uint8Array);
+    }
+    for (let i = 1; i <= 600; i++) {
+      expect(idToHex(ids[3 * (i - 1)])).toBe(i.toString(16).padStart(32, 'f'));
+      expect(idToHex(ids[3 * (i - 1) + 1])).toBe(i.toString(16).padStart(32, '0'));
+      expect(idToHex(ids[3 * (i - 1) + 2])).toBe(i.toString(16).padStart(16, '0'));
+    }
+  });
+});
