@@ -371,6 +371,12 @@ export class FileReceiver extends BaseComponent implements Receiver {
       return;
     }
     await this.openFile(path, initial ? this.ctx.config.logs.start_at : 'beginning', false);
+    // The file the path named before is still read (renamed away): files that came between the two
+    // (named there and renamed away before this look, as queued events are applied late) are its
+    // siblings now, written since its content began.
+    let since = -Infinity;
+    for (const f of this.files.values()) if (f.draining && f.path === path) since = Math.max(since, f.contentSince);
+    if (since !== -Infinity) await this.adoptRotated(path, since, 'rename');
   }
 
   private async openFile(path: string, fallback: 'beginning' | 'end', draining: boolean): Promise<TailedFile | undefined> {
@@ -440,9 +446,9 @@ export class FileReceiver extends BaseComponent implements Receiver {
       return false;
     }
     if (fileKey(st) === f.key) return true;
+    // Marks `f` draining; `added` then opens the new file and adopts those rotated in between.
     await this.unlinked(path);
     await this.added(path, false);
-    await this.adoptRotated(f.path, f.contentSince, 'rename');
     return false;
   }
 
