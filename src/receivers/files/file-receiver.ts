@@ -538,7 +538,7 @@ export class FileReceiver extends BaseComponent implements Receiver {
    */
   private async recoverOrphans(): Promise<void> {
     const byDir = new Map<string, Map<string, FileCheckpoint>>();
-    /** Per rotated path, the earliest checkpoint time: files rotated since were never seen. */
+    /** Per rotated path, the earliest checkpoint time, or last write of its file: files written since were never seen. */
     const rotatedSince = new Map<string, number>();
     for (const [key, cp] of this.checkpoints) {
       if (this.files.has(key)) continue;
@@ -558,10 +558,14 @@ export class FileReceiver extends BaseComponent implements Receiver {
         if (orphans.size === 0) break;
         const p = join(dir, n);
         try {
-          const key = fileKey(await stat(p));
+          const st = await stat(p);
+          const key = fileKey(st);
           if (!orphans.has(key)) continue;
           const cp = orphans.get(key)!;
           orphans.delete(key);
+          // Its checkpoint may have been saved long after it was rotated away (it was being read
+          // behind): files that followed it at its path were written after its own last write.
+          rotatedSince.set(cp.path, Math.min(rotatedSince.get(cp.path) ?? Infinity, st.mtimeMs));
           const f = await this.openFile(p, 'end', true);
           if (f) this.log.info({ path: p, was: cp.path }, 'reading the rest of a file rotated while stopped');
         } catch {
