@@ -13,7 +13,7 @@
  * tracetail was down) is followed to that file in the same directory and read to its end.
  */
 import type { Stats } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
+import { open, readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { BaseComponent } from '../../component.js';
 import { isBackpressure } from '../../errors.js';
@@ -27,7 +27,7 @@ import { traceContextEnricher, type TraceContextEnricher } from '../../processor
 import type { GraphContext, Receiver } from '../receiver.js';
 import { FileDiscovery } from './discovery.js';
 import { FileMetrics } from './file-metrics.js';
-import { fileKey } from './fingerprint.js';
+import { FINGERPRINT_BYTES, fileKey, startsWith } from './fingerprint.js';
 import { MultilineAggregator } from './multiline.js';
 import { createLineParser } from './parse.js';
 import { toLogRecord } from './record.js';
@@ -49,6 +49,18 @@ const SWEEP_MS = 1000;
 const RECENTLY_CLOSED_MS = 10 * 60_000;
 /** Rotated files compressed by logrotate and friends: not text, never adopted. */
 const COMPRESSED = /\.(gz|bz2|xz|zst|lz4|zip|Z)$/;
+
+/** Whether the file at `p` starts with what one of `files` starts with (it is a copy of that content). */
+async function copiesOneOf(p: string, files: readonly TailedFile[]): Promise<boolean> {
+  if (files.length === 0) return false;
+  const h = await open(p, 'r');
+  try {
+    for (const f of files) if (await startsWith(h, f.start)) return true;
+    return false;
+  } finally {
+    await h.close().catch(() => {});
+  }
+}
 
 type DiscoveryEvent =
   | { kind: 'add'; path: string; initial: boolean }
@@ -485,6 +497,10 @@ export class FileReceiver extends BaseComponent implements Receiver {
     } catch {
       return;
     }
+    // Files being read that were named `path`: a copy of one of them (copytruncate not seen yet
+    // when the file was renamed too) is read by that file's reader, which finds the copy itself.
+    // Only full fingerprints: generations that merely start alike (a short banner) are not copies.
+    const sources = [...this.files.values()].filter((f) => f.path === path && f.start.length === FINGERPRINT_BYTES);
     for (const n of names) {
       if (!n.startsWith(stem) || n === stem || COMPRESSED.test(n)) continue;
       const p = join(dir, n);
@@ -492,6 +508,7 @@ export class FileReceiver extends BaseComponent implements Receiver {
         const st = await stat(p);
         const key = fileKey(st);
         if (!st.isFile() || key === skipKey || this.files.has(key) || this.recentlyClosed.has(key) || st.mtimeMs <= since) continue;
+        if (await copiesOneOf(p, sources)) continue;
         const f = await this.openFile(p, 'beginning', true);
         if (!f) continue;
         this.rotated(f, kind);
