@@ -47,6 +47,8 @@ const MAX_PAUSE_MS = 1000;
 const TICK_MS = 200;
 const SWEEP_MS = 1000;
 const RECENTLY_CLOSED_MS = 10 * 60_000;
+/** How long a path found vacated by the loop's own look is looked at again every tick. */
+const VACATED_LOOK_MS = 60_000;
 /** Rotated files compressed by logrotate and friends: not text, never adopted. */
 const COMPRESSED = /\.(gz|bz2|xz|zst|lz4|zip|Z)$/;
 
@@ -82,6 +84,12 @@ export class FileReceiver extends BaseComponent implements Receiver {
   private readonly events: DiscoveryEvent[] = [];
   /** Paths not read: binary or unreadable (retried when they change). */
   private readonly skipped = new Map<string, 'binary' | 'unreadable'>();
+  /**
+   * Paths found renamed away or gone by a look of the loop's own, with until when they are looked
+   * at again: the new file may not exist yet (logrotate renames, then creates), and the watcher,
+   * which may have seen both steps as one, need not report it.
+   */
+  private readonly vacated = new Map<string, number>();
   private checkpoints = new Map<string, FileCheckpoint>();
   /** Rotated files read to their end and closed, by device:inode, with when: never adopted again. */
   private readonly recentlyClosed = new Map<string, number>();
@@ -214,6 +222,10 @@ export class FileReceiver extends BaseComponent implements Receiver {
     if (sweep) this.lastSweep = now;
     const partialTimeout = this.ctx.config.logs.partial_line_timeout;
     if (sweep) for (const path of this.byPath.keys()) this.events.push({ kind: 'change', path });
+    for (const [path, until] of this.vacated) {
+      if (this.byPath.has(path) || now > until) this.vacated.delete(path);
+      else this.events.push({ kind: 'change', path });
+    }
     for (const f of this.files.values()) {
       if (f.draining) this.dirty.add(f);
       const quietFor = now - f.lastGrowthAt;
@@ -433,8 +445,8 @@ export class FileReceiver extends BaseComponent implements Receiver {
   private async changed(path: string): Promise<void> {
     const f = this.byPath.get(path);
     if (!f) {
-      // Skipped before (unreadable, binary) or never opened: try again.
-      if (this.skipped.get(path) !== 'binary') await this.openFile(path, 'beginning', false);
+      // Skipped before (unreadable, binary), never opened, or vacated by a rotation: try again.
+      if (this.skipped.get(path) !== 'binary') await this.added(path, false);
       return;
     }
     // A file being read anyway needs no look: its path is checked when its end is reached.
@@ -455,11 +467,13 @@ export class FileReceiver extends BaseComponent implements Receiver {
       st = await stat(path);
     } catch {
       await this.unlinked(path);
+      this.vacated.set(path, Date.now() + VACATED_LOOK_MS);
       return false;
     }
     if (fileKey(st) === f.key) return true;
     // Marks `f` draining; `added` then opens the new file and adopts those rotated in between.
     await this.unlinked(path);
+    this.vacated.set(path, Date.now() + VACATED_LOOK_MS);
     await this.added(path, false);
     return false;
   }
