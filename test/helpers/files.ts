@@ -165,9 +165,10 @@ export type LogrotateMode = 'create' | 'copytruncate' | 'compress';
  * A logrotate config for `path` written by `writer` (which must run with `control` set): `create`
  * renames and sends SIGHUP in postrotate; `copytruncate` pauses the writer in prerotate (waiting for
  * its acknowledgement) and resumes it in postrotate; `compress` is `create` with `compress` +
- * `delaycompress`. Always `rotate 5`, so older files are deleted while the sidecar may hold them.
+ * `delaycompress`. `rotate 5` unless `keep` says otherwise, so older files are deleted while the
+ * sidecar may hold them (or, when it lags far behind, before it read them: then no one can).
  */
-export function logrotateConfig(dir: string, path: string, writer: LogWriter, mode: LogrotateMode): string {
+export function logrotateConfig(dir: string, path: string, writer: LogWriter, mode: LogrotateMode, keep = 5): string {
   const control = writer.options.control;
   if (!control) throw new Error('the writer needs a control directory for logrotate scripts');
   const waitFor = (event: string) => `while [ ! -e ${control}/${event} ]; do sleep 0.005; done`;
@@ -190,7 +191,7 @@ export function logrotateConfig(dir: string, path: string, writer: LogWriter, mo
           `  rm -f ${control}/reopened; kill -HUP ${writer.pid}; ${waitFor('reopened')}`,
           'endscript',
         ];
-  const text = [`${path} {`, '  rotate 5', '  missingok', '  ifempty', ...body.map((l) => `  ${l}`), '}', ''].join('\n');
+  const text = [`${path} {`, `  rotate ${keep}`, '  missingok', '  ifempty', ...body.map((l) => `  ${l}`), '}', ''].join('\n');
   const conf = join(dir, `logrotate-${mode}.conf`);
   writeFileSync(conf, text, { mode: 0o644 });
   return conf;

@@ -6,9 +6,13 @@
  * unlink between them), `change` only comes for a path that was added, and an append is followed
  * by a `change` even when the watcher's own 50 ms de-duplication swallowed its event (a stat
  * 60 ms after the last event of a path catches what was missed).
+ *
+ * A file inotify may not watch (no read permission) is still reported by the watcher, which then
+ * never reports it again: such files are looked at every DENIED_RECHECK_MS, and once readable they
+ * are reported as changed (or added) and handed to the watcher again.
  */
-import { existsSync, type Stats } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { constants, existsSync, type Stats } from 'node:fs';
+import { access, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { FSWatcher } from 'chokidar';
 import type { Logger } from '../../logger.js';
@@ -37,6 +41,8 @@ export interface DiscoveryOptions {
 export const SETTLE_CHECK_MS = 60;
 /** Poll interval used when inotify watches run out and `logs.poll_interval` was not set. */
 export const FALLBACK_POLL_INTERVAL_MS = 1000;
+/** How often files denied to the watcher are checked for having become readable. */
+export const DENIED_RECHECK_MS = 1000;
 /** Keys of one-time warnings kept at most (a directory that keeps failing is warned about once). */
 const MAX_WARNED = 10_000;
 
@@ -55,6 +61,9 @@ export class FileDiscovery {
   /** Identity (dev:ino) of each directory the watcher entered, to recognise a directory that is its own ancestor. */
   private readonly dirIds = new Map<string, string>();
   private readonly warned = new Set<string>();
+  /** Matching files the watcher could not watch for lack of permission, checked on a timer. */
+  private readonly denied = new Set<string>();
+  private deniedTimer: NodeJS.Timeout | undefined;
   private watcher: FSWatcher | undefined;
   private polling: boolean;
   private pollIntervalMs: number;
@@ -88,6 +97,8 @@ export class FileDiscovery {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    clearInterval(this.deniedTimer);
+    this.denied.clear();
     for (const k of this.known.values()) clearTimeout(k.settle);
     this.known.clear();
     await this.switching;
@@ -272,10 +283,60 @@ export class FileDiscovery {
       return;
     }
     if (code === 'EACCES' || code === 'EPERM') {
-      this.warnOnce(`${code}:${path}`, { path, code }, 'permission denied: files under this path are not discovered');
+      if (typeof path === 'string' && this.paths.wantsFile(path)) void this.onDeniedFile(w, path, code);
+      else this.warnOnce(`${code}:${path}`, { path, code }, 'permission denied: files under this path are not discovered');
       return;
     }
     this.warnOnce(`${code}:${path}:${e?.message}`, { err: e, path, code }, 'file discovery error');
+  }
+
+  /** A matching path the watcher may not watch: if it is a file, look at it again until it is readable. */
+  private async onDeniedFile(w: FSWatcher, path: string, code: string): Promise<void> {
+    const stats = await this.statOrUndefined(path);
+    if (this.stopped || w !== this.watcher) return;
+    if (!stats?.isFile()) {
+      this.warnOnce(`${code}:${path}`, { path, code }, 'permission denied: files under this path are not discovered');
+      return;
+    }
+    this.warnOnce(`${code}:${path}`, { path, code, recheckMs: DENIED_RECHECK_MS }, 'permission denied: file not watched; looked at again until it is readable');
+    this.denied.add(path);
+    if (!this.deniedTimer) {
+      this.deniedTimer = setInterval(() => void this.recheckDenied(), DENIED_RECHECK_MS);
+      this.deniedTimer.unref();
+    }
+  }
+
+  /** Files denied before that are readable now: reported, and handed to the watcher again. */
+  private async recheckDenied(): Promise<void> {
+    for (const path of [...this.denied]) {
+      let stats: Stats;
+      try {
+        stats = await stat(path);
+        await access(path, constants.R_OK);
+      } catch (err) {
+        // Gone (the watcher reports the unlink), or still unreadable.
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') this.denied.delete(path);
+        continue;
+      }
+      const w = this.watcher;
+      if (this.stopped || !w || !this.denied.delete(path)) continue;
+      this.warned.delete(`EACCES:${path}`);
+      this.warned.delete(`EPERM:${path}`);
+      this.log.info({ path }, 'file readable now');
+      if (this.known.has(path)) this.emitChange(path, stats);
+      else {
+        this.known.set(path, snapshot(stats));
+        this.handlers.add(path, stats, false);
+        this.settle(path);
+      }
+      // The watcher holds the file as watched without a watch on it: let it start over.
+      w.unwatch(path);
+      w.add(path);
+    }
+    if (this.denied.size === 0 && this.deniedTimer) {
+      clearInterval(this.deniedTimer);
+      this.deniedTimer = undefined;
+    }
   }
 
   /** Replaces the inotify watcher with a polling one; files already known keep their state. */

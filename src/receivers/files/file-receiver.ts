@@ -13,7 +13,7 @@
  * tracetail was down) is followed to that file in the same directory and read to its end.
  */
 import type { Stats } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
+import { open, readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { BaseComponent } from '../../component.js';
 import { isBackpressure } from '../../errors.js';
@@ -27,7 +27,7 @@ import { traceContextEnricher, type TraceContextEnricher } from '../../processor
 import type { GraphContext, Receiver } from '../receiver.js';
 import { FileDiscovery } from './discovery.js';
 import { FileMetrics } from './file-metrics.js';
-import { fileKey } from './fingerprint.js';
+import { FINGERPRINT_BYTES, fileKey, startsWith } from './fingerprint.js';
 import { MultilineAggregator } from './multiline.js';
 import { createLineParser } from './parse.js';
 import { toLogRecord } from './record.js';
@@ -52,8 +52,22 @@ const MAX_PAUSE_MS = 1000;
 const TICK_MS = 200;
 const SWEEP_MS = 1000;
 const RECENTLY_CLOSED_MS = 10 * 60_000;
+/** How long a path found vacated by the loop's own look is looked at again every tick. */
+const VACATED_LOOK_MS = 60_000;
 /** Rotated files compressed by logrotate and friends: not text, never adopted. */
 const COMPRESSED = /\.(gz|bz2|xz|zst|lz4|zip|Z)$/;
+
+/** Whether the file at `p` starts with what one of `files` starts with (it is a copy of that content). */
+async function copiesOneOf(p: string, files: readonly TailedFile[]): Promise<boolean> {
+  if (files.length === 0) return false;
+  const h = await open(p, 'r');
+  try {
+    for (const f of files) if (await startsWith(h, f.start)) return true;
+    return false;
+  } finally {
+    await h.close().catch(() => {});
+  }
+}
 
 type DiscoveryEvent =
   | { kind: 'add'; path: string; initial: boolean }
@@ -75,6 +89,12 @@ export class FileReceiver extends BaseComponent implements Receiver {
   private readonly events: DiscoveryEvent[] = [];
   /** Paths not read: binary or unreadable (retried when they change). */
   private readonly skipped = new Map<string, 'binary' | 'unreadable'>();
+  /**
+   * Paths found renamed away or gone by a look of the loop's own, with until when they are looked
+   * at again: the new file may not exist yet (logrotate renames, then creates), and the watcher,
+   * which may have seen both steps as one, need not report it.
+   */
+  private readonly vacated = new Map<string, number>();
   private checkpoints = new Map<string, FileCheckpoint>();
   /** Rotated files read to their end and closed, by device:inode, with when: never adopted again. */
   private readonly recentlyClosed = new Map<string, number>();
@@ -207,6 +227,10 @@ export class FileReceiver extends BaseComponent implements Receiver {
     if (sweep) this.lastSweep = now;
     const partialTimeout = this.ctx.config.logs.partial_line_timeout;
     if (sweep) for (const path of this.byPath.keys()) this.events.push({ kind: 'change', path });
+    for (const [path, until] of this.vacated) {
+      if (this.byPath.has(path) || now > until) this.vacated.delete(path);
+      else this.events.push({ kind: 'change', path });
+    }
     for (const f of this.files.values()) {
       // A file with a read due (it changed, or holds bytes not read yet because reading paused on
       // backpressure) may hold the rest of a line or record: its quiet time is not known, so the
@@ -377,6 +401,12 @@ export class FileReceiver extends BaseComponent implements Receiver {
       return;
     }
     await this.openFile(path, initial ? this.ctx.config.logs.start_at : 'beginning', false);
+    // The file the path named before is still read (renamed away): files that came between the two
+    // (named there and renamed away before this look, as queued events are applied late) are its
+    // siblings now, written since its content began.
+    let since = -Infinity;
+    for (const f of this.files.values()) if (f.draining && f.path === path) since = Math.max(since, f.contentSince);
+    if (since !== -Infinity) await this.adoptRotated(path, since, 'rename');
   }
 
   private async openFile(path: string, fallback: 'beginning' | 'end', draining: boolean): Promise<TailedFile | undefined> {
@@ -421,8 +451,8 @@ export class FileReceiver extends BaseComponent implements Receiver {
   private async changed(path: string): Promise<void> {
     const f = this.byPath.get(path);
     if (!f) {
-      // Skipped before (unreadable, binary) or never opened: try again.
-      if (this.skipped.get(path) !== 'binary') await this.openFile(path, 'beginning', false);
+      // Skipped before (unreadable, binary), never opened, or vacated by a rotation: try again.
+      if (this.skipped.get(path) !== 'binary') await this.added(path, false);
       return;
     }
     // A file being read anyway needs no look: its path is checked when its end is reached.
@@ -443,12 +473,14 @@ export class FileReceiver extends BaseComponent implements Receiver {
       st = await stat(path);
     } catch {
       await this.unlinked(path);
+      this.vacated.set(path, Date.now() + VACATED_LOOK_MS);
       return false;
     }
     if (fileKey(st) === f.key) return true;
+    // Marks `f` draining; `added` then opens the new file and adopts those rotated in between.
     await this.unlinked(path);
+    this.vacated.set(path, Date.now() + VACATED_LOOK_MS);
     await this.added(path, false);
-    await this.adoptRotated(f.path, f.contentSince, 'rename');
     return false;
   }
 
@@ -485,6 +517,10 @@ export class FileReceiver extends BaseComponent implements Receiver {
     } catch {
       return;
     }
+    // Files being read that were named `path`: a copy of one of them (copytruncate not seen yet
+    // when the file was renamed too) is read by that file's reader, which finds the copy itself.
+    // Only full fingerprints: generations that merely start alike (a short banner) are not copies.
+    const sources = [...this.files.values()].filter((f) => f.path === path && f.start.length === FINGERPRINT_BYTES);
     for (const n of names) {
       if (!n.startsWith(stem) || n === stem || COMPRESSED.test(n)) continue;
       const p = join(dir, n);
@@ -492,6 +528,7 @@ export class FileReceiver extends BaseComponent implements Receiver {
         const st = await stat(p);
         const key = fileKey(st);
         if (!st.isFile() || key === skipKey || this.files.has(key) || this.recentlyClosed.has(key) || st.mtimeMs <= since) continue;
+        if (await copiesOneOf(p, sources)) continue;
         const f = await this.openFile(p, 'beginning', true);
         if (!f) continue;
         this.rotated(f, kind);
@@ -538,7 +575,7 @@ export class FileReceiver extends BaseComponent implements Receiver {
    */
   private async recoverOrphans(): Promise<void> {
     const byDir = new Map<string, Map<string, FileCheckpoint>>();
-    /** Per rotated path, the earliest checkpoint time: files rotated since were never seen. */
+    /** Per rotated path, the earliest checkpoint time, or last write of its file: files written since were never seen. */
     const rotatedSince = new Map<string, number>();
     for (const [key, cp] of this.checkpoints) {
       if (this.files.has(key)) continue;
@@ -558,10 +595,14 @@ export class FileReceiver extends BaseComponent implements Receiver {
         if (orphans.size === 0) break;
         const p = join(dir, n);
         try {
-          const key = fileKey(await stat(p));
+          const st = await stat(p);
+          const key = fileKey(st);
           if (!orphans.has(key)) continue;
           const cp = orphans.get(key)!;
           orphans.delete(key);
+          // Its checkpoint may have been saved long after it was rotated away (it was being read
+          // behind): files that followed it at its path were written after its own last write.
+          rotatedSince.set(cp.path, Math.min(rotatedSince.get(cp.path) ?? Infinity, st.mtimeMs));
           const f = await this.openFile(p, 'end', true);
           if (f) this.log.info({ path: p, was: cp.path }, 'reading the rest of a file rotated while stopped');
         } catch {

@@ -134,6 +134,11 @@ export class TailedFile {
     return this.size <= this.readOffset && this.splitter.pendingBytes === 0 && !this.multiline?.holding;
   }
 
+  /** The fingerprint of what the current content starts with (empty until some of it was read). */
+  get start(): Fingerprint {
+    return this.fingerprint;
+  }
+
   get pendingBytes(): number {
     return this.splitter.pendingBytes;
   }

@@ -51,7 +51,11 @@ describe('kill -9 during writing and rotation (built CLI)', () => {
     writer = await LogWriter.start({ file: path, rate: 8000, control, name: 'app' });
     const w = writer;
     const useLogrotate = hasTool('logrotate');
-    const conf = useLogrotate ? logrotateConfig(dir, path, w, 'create') : undefined;
+    // While it is down (seconds per kill, with the restart) the sidecar falls behind by far more
+    // than `rotate 5` keeps: logrotate would delete files before anyone could read them. `rotate 50`
+    // deletes nothing in this test, so every line written stays readable (and logrotate's .1 to .51
+    // never reach the test's own app.log.100, .101, ...).
+    const conf = useLogrotate ? logrotateConfig(dir, path, w, 'create', 50) : undefined;
 
     // Rotations run on their own clock, so kills land before, during and right after them. They
     // pause while the sidecar is down: files created and rotated away while it is down, and a

@@ -292,6 +292,31 @@ describe('FileDiscovery', () => {
     }
   });
 
+  it('looks again at a file it may not watch, and follows it once it becomes readable (run as an unprivileged user)', async (ctx) => {
+    // inotify refuses a watch on a file the user cannot read; the watcher never looks at it again by itself.
+    if (process.getuid?.() !== 0 || !hasCommand('setpriv')) return ctx.skip();
+    const dir = tempDir();
+    chmodSync(dir, 0o755);
+    const secret = join(dir, 'secret.log');
+    writeFileSync(secret, 'a\n', { mode: 0o600 });
+    chmodSync(secret, 0o600);
+    const child = runChild(['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'], { include: [join(dir, '*.log')] });
+    try {
+      await waitFor(() => child.lines.some((l) => l.type === 'ready'), { what: 'child ready' });
+      await waitFor(() => child.lines.some((l) => l.type === 'log' && l.code === 'EACCES' && l.path === secret), { what: 'a warning naming the unreadable file' });
+      appendFileSync(secret, 'b\n');
+      chmodSync(secret, 0o644);
+      await waitFor(() => child.lines.some((l) => l.type === 'change' && l.path === secret && l.size === 4), { what: 'a change once the file is readable' });
+      // Watched now: a later append is reported too.
+      appendFileSync(secret, 'c\n');
+      await waitFor(() => child.lines.some((l) => l.type === 'change' && l.path === secret && l.size === 6), { what: 'a change for an append after that' });
+      const ofSecret = child.lines.filter((l) => (l.type === 'add' || l.type === 'unlink') && l.path === secret).map((l) => l.type);
+      expect(ofSecret).toEqual(['add']);
+    } finally {
+      await child.stop();
+    }
+  });
+
   it('switches to polling when inotify watches run out, says how to fix it, and keeps finding files', async (ctx) => {
     // A user namespace has its own inotify limit: 40 watches for 100 files.
     if (!hasCommand('unshare') || spawnSync('unshare', ['-U', '-r', 'true']).status !== 0) return ctx.skip();
