@@ -351,7 +351,14 @@ export class FileReceiver extends BaseComponent implements Receiver {
         // Stopping: doStop sends what is held, once more, with everything else.
         if (this.stopRequested) return false;
         // Not the whole Retry-After: the queue may drain sooner, and a refusal costs little.
-        await this.pause(Math.min(Math.max(backpressure ? err.retryAfterMs : 1000, 100), MAX_PAUSE_MS));
+        // Meanwhile discovery events are still applied (no reading): a file rotated now is opened
+        // at once, so its content stays readable through the handle if logrotate compresses or
+        // deletes it before reading resumes.
+        const until = Date.now() + Math.min(Math.max(backpressure ? err.retryAfterMs : 1000, 100), MAX_PAUSE_MS);
+        for (let left = until - Date.now(); left > 0 && !this.stopRequested; left = until - Date.now()) {
+          await this.applyEvents();
+          await this.pause(Math.min(left, TICK_MS));
+        }
       }
     }
   }
