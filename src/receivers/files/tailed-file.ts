@@ -111,7 +111,7 @@ export class TailedFile {
       const saved = checkpointOf(fileKey(st));
       if (saved) {
         const file = new TailedFile(path, handle, st, saved.offset, saved.fingerprint, maxLineBytes, multiline);
-        file.contentSince = saved.savedAt;
+        file.contentSince = saved.savedAt ?? Date.now();
         return { file, resumed: true };
       }
       const offset = fallback === 'end' ? st.size : 0;
