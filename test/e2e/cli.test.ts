@@ -170,6 +170,8 @@ describe('run', () => {
     const config = testConfig(dir, { service: { name: 'before' } });
     const file = writeConfig(dir, config);
     const p = await start({ args: ['--config', file] });
+    // The admin server listens first; the receivers may still be starting.
+    await p.waitForLog((l) => l.msg === 'tracetail started');
 
     writeFileSync(file, 'logs:\n  start_at: middle\n');
     p.kill('SIGHUP');

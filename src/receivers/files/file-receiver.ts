@@ -564,11 +564,13 @@ export class FileReceiver extends BaseComponent implements Receiver {
       if (!f.draining || !f.idle || now - f.lastGrowthAt < ROTATE_WAIT_MS) continue;
       if (f.pendingBytes > 0) continue;
       if (f.committed !== f.emitted) continue;
+      // The size seen at the last read may be a tick old: a last write since keeps the file open.
+      const st = await f.stat().catch(() => undefined);
+      if (st && !f.idle) continue;
       this.files.delete(f.key);
       this.dirty.delete(f);
       this.recentlyClosed.set(f.key, now);
-      const deleted = await f.stat().then((st) => st.nlink === 0, () => true);
-      if (deleted) this.forget(f.key);
+      if (!st || st.nlink === 0) this.forget(f.key);
       await f.close();
       this.log.debug({ path: f.path }, 'done with rotated log file');
     }
