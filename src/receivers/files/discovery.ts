@@ -74,7 +74,7 @@ export class FileDiscovery {
   private settleReady: (() => void) | undefined;
 
   constructor(
-    private readonly options: DiscoveryOptions,
+    options: DiscoveryOptions,
     private readonly handlers: DiscoveryHandlers,
   ) {
     this.paths = new GlobPaths(options.include, options.exclude, options.cwd ?? process.cwd());

@@ -41,7 +41,7 @@ export class OtlpIngest {
     readonly transport: OtlpTransport,
     private readonly consumers: GraphContext['consumers'],
     readonly metrics: TransportMetrics,
-    private readonly log: Logger,
+    log: Logger,
     /** Throws a backpressure error when the sidecar must not take a request now (memory limit). */
     readonly admit: () => void = () => undefined,
   ) {
