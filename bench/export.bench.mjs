@@ -20,6 +20,7 @@ import { performance } from 'node:perf_hooks';
 import Long from 'long';
 import { pino } from 'pino';
 import { startCollector } from './lib/collector-process.mjs';
+import { webSpan } from './lib/web-span.mjs';
 
 const dist = (p) => import(new URL(`../dist/${p}`, import.meta.url));
 const { Store } = await dist('storage/store.js');
@@ -44,30 +45,9 @@ const resource = { attributes: [keyValue('service.name', 'checkout'), keyValue('
 function spans(first, count) {
   const out = [];
   for (let i = first; i < first + count; i++) {
-    // Random ids, as real ones are: they do not compress.
-    const traceId = randomBytes(16);
-    const spanId = randomBytes(8);
-    const start = Long.fromString('1700000000000000000', true).add(i * 1000);
-    out.push({
-      traceId,
-      spanId,
-      parentSpanId: randomBytes(8),
-      name: 'GET /api/orders/{id}',
-      kind: 2,
-      startTimeUnixNano: start,
-      endTimeUnixNano: start.add(12_345_678),
-      attributes: [
-        keyValue('http.request.method', 'GET'),
-        keyValue('http.route', '/api/orders/{id}'),
-        keyValue('http.response.status_code', 200),
-        keyValue('url.path', `/api/orders/${i}`),
-        keyValue('server.address', 'checkout.internal'),
-        keyValue('client.address', '10.1.2.3'),
-        keyValue('user_agent.original', 'Mozilla/5.0 (X11; Linux x86_64)'),
-        keyValue('enduser.id', `user-${i % 1000}`),
-      ],
-      status: { code: 0 },
-    });
+    const span = webSpan(i, Long.fromString('1700000000000000000', true).add(i * 1000));
+    span.attributes.push(keyValue('enduser.id', `user-${i % 1000}`));
+    out.push(span);
   }
   return { resourceSpans: [{ resource, scopeSpans: [{ scope: { name: '@opentelemetry/instrumentation-http', version: '0.52.0' }, spans: out }] }], transport: 'bench' };
 }

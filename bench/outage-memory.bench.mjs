@@ -18,6 +18,7 @@ import { performance } from 'node:perf_hooks';
 import Long from 'long';
 import { stringify } from 'yaml';
 import { startCollector } from './lib/collector-process.mjs';
+import { webSpan } from './lib/web-span.mjs';
 
 const dist = (p) => import(new URL(`../dist/${p}`, import.meta.url));
 const { encodeRequest } = await dist('otlp/codec.js');
@@ -42,25 +43,7 @@ function spanRequest(first) {
   const spans = [];
   for (let i = first; i < first + SPANS_PER_REQUEST; i++) {
     const start = Long.fromNumber(Date.now() * 1e6, true);
-    spans.push({
-      traceId: randomBytes(16),
-      spanId: randomBytes(8),
-      parentSpanId: randomBytes(8),
-      name: 'GET /api/orders/{id}',
-      kind: 2,
-      startTimeUnixNano: start,
-      endTimeUnixNano: start.add(12_345_678),
-      attributes: [
-        keyValue('http.request.method', 'GET'),
-        keyValue('http.route', '/api/orders/{id}'),
-        keyValue('http.response.status_code', 200),
-        keyValue('url.path', `/api/orders/${i}`),
-        keyValue('server.address', 'checkout.internal'),
-        keyValue('client.address', '10.1.2.3'),
-        keyValue('user_agent.original', 'Mozilla/5.0 (X11; Linux x86_64)'),
-      ],
-      status: { code: 0 },
-    });
+    spans.push(webSpan(i, start));
   }
   return encodeRequest('traces', { resourceSpans: [{ resource, scopeSpans: [{ scope: { name: '@opentelemetry/instrumentation-http', version: '0.52.0' }, spans }] }] });
 }

@@ -6,12 +6,12 @@
  * arrived more than once.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, readdirSync, readFileSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Signal } from '../../src/config/otel-env.js';
 import type { RequestOf } from '../../src/otlp/codec.js';
 import type { AnyValue, KeyValue, LogRecord } from '../../src/otlp/types.js';
-import { deepMerge, ROOT, testConfig, type CliProcess } from './cli.js';
+import { deepMerge, ROOT, tempDir, testConfig, type CliProcess } from './cli.js';
 import type { TestCollector } from './collector.js';
 import { waitFor } from './wait.js';
 
@@ -351,6 +351,16 @@ export function readExportedFiles(dir: string, signal: Signal = 'logs'): LogReco
 
 // ---------------------------------------------------------------------------------------------
 // A sidecar tailing `<dir>/logs`, exporting to a test collector.
+
+/** A temp dir with `logs/` (tailed), `control/` (the writer's signal files) and the app's log path. */
+export function appDirs(prefix: string): { dir: string; logs: string; control: string; path: string } {
+  const dir = tempDir(prefix);
+  const logs = join(dir, 'logs');
+  const control = join(dir, 'control');
+  mkdirSync(logs);
+  mkdirSync(control);
+  return { dir, logs, control, path: join(logs, 'app.log') };
+}
 
 /** Config for the built CLI tailing `<dir>/logs/**\/*.log` and exporting to `endpoint`, quickly. */
 export function tailConfig(dir: string, endpoint: string, extra: Record<string, unknown> = {}): Record<string, unknown> {

@@ -26,7 +26,7 @@ import type { Checkpoint } from '../../storage/store.js';
 import { traceContextEnricher, type TraceContextEnricher } from '../../processors/trace-context/enricher.js';
 import type { GraphContext, Receiver } from '../receiver.js';
 import { FileDiscovery } from './discovery.js';
-import { FileMetrics } from './file-metrics.js';
+import { FileMetrics, type SkipReason } from './file-metrics.js';
 import { FINGERPRINT_BYTES, fileKey, startsWith } from './fingerprint.js';
 import { MultilineAggregator } from './multiline.js';
 import { createLineParser } from './parse.js';
@@ -88,7 +88,7 @@ export class FileReceiver extends BaseComponent implements Receiver {
   private readonly dirty = new Set<TailedFile>();
   private readonly events: DiscoveryEvent[] = [];
   /** Paths not read: binary or unreadable (retried when they change). */
-  private readonly skipped = new Map<string, 'binary' | 'unreadable'>();
+  private readonly skipped = new Map<string, SkipReason>();
   /**
    * Paths found renamed away or gone by a look of the loop's own, with until when they are looked
    * at again: the new file may not exist yet (logrotate renames, then creates), and the watcher,
@@ -266,15 +266,10 @@ export class FileReceiver extends BaseComponent implements Receiver {
     }
   }
 
-  private readonly seenSplitStats = new WeakMap<TailedFile, { truncated: number; invalidUtf8: number }>();
-
   private countSplitStats(f: TailedFile): void {
-    const now = f.splitStats;
-    const seen = this.seenSplitStats.get(f);
-    if (seen && now.truncated === seen.truncated && now.invalidUtf8 === seen.invalidUtf8) return;
-    if (now.truncated > (seen?.truncated ?? 0)) this.metrics.linesTruncated.inc(now.truncated - (seen?.truncated ?? 0));
-    if (now.invalidUtf8 > (seen?.invalidUtf8 ?? 0)) this.metrics.invalidUtf8.inc(now.invalidUtf8 - (seen?.invalidUtf8 ?? 0));
-    this.seenSplitStats.set(f, { ...now });
+    const { truncated, invalidUtf8 } = f.takeSplitStats();
+    if (truncated > 0) this.metrics.linesTruncated.inc(truncated);
+    if (invalidUtf8 > 0) this.metrics.invalidUtf8.inc(invalidUtf8);
   }
 
   /** Run `produce` for `f` and turn what it yields into log records. */
@@ -345,7 +340,7 @@ export class FileReceiver extends BaseComponent implements Receiver {
           this.warn.warn('commit', { err }, 'cannot hand log records on; will retry');
         }
         if (final) {
-          this.log.warn({ records: this.records.length }, 'stopping with log records not queued; they are read again at the next start');
+          this.log.warn({ records: records.length }, 'stopping with log records not queued; they are read again at the next start');
           return false;
         }
         // Stopping: doStop sends what is held, once more, with everything else.
@@ -447,7 +442,7 @@ export class FileReceiver extends BaseComponent implements Receiver {
     return file;
   }
 
-  private skip(path: string, reason: 'binary' | 'unreadable', err?: unknown): void {
+  private skip(path: string, reason: SkipReason, err?: unknown): void {
     if (this.skipped.get(path) === reason) return;
     this.skipped.set(path, reason);
     this.metrics.skipped[reason].inc();

@@ -24,6 +24,7 @@ export class LineSplitter {
   private pending: Buffer | null = null;
   /** File offset of the first pending byte (or of the next byte when nothing is pending). */
   private pendingStart: number;
+  /** Counted since the last `takeStats()`. */
   readonly stats: SplitStats = { truncated: 0, invalidUtf8: 0 };
 
   constructor(
@@ -36,6 +37,14 @@ export class LineSplitter {
   /** Bytes held without their newline. */
   get pendingBytes(): number {
     return this.pending?.length ?? 0;
+  }
+
+  /** What was counted since the last call, and start counting again from 0. */
+  takeStats(): SplitStats {
+    const taken = { ...this.stats };
+    this.stats.truncated = 0;
+    this.stats.invalidUtf8 = 0;
+    return taken;
   }
 
   /** Start again at `offset`, dropping what is held (truncation, a new file). */

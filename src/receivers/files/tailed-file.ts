@@ -143,8 +143,9 @@ export class TailedFile {
     return this.splitter.pendingBytes;
   }
 
-  get splitStats(): LineSplitter['stats'] {
-    return this.splitter.stats;
+  /** Lines cut and lines with invalid UTF-8 since the last call. */
+  takeSplitStats(): ReturnType<LineSplitter['takeStats']> {
+    return this.splitter.takeStats();
   }
 
   /** The checkpoint for what was handed on so far. */

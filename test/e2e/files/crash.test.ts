@@ -6,12 +6,11 @@
  * export request sent and not yet acknowledged, and the records of a read queued in slices before
  * the slice that carries their offset: two batches of export.batch.max_items per kill).
  */
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startCli, tempDir, type CliProcess } from '../../helpers/cli.js';
+import { startCli, type CliProcess } from '../../helpers/cli.js';
 import { TestCollector } from '../../helpers/collector.js';
-import { CollectorFeed, LogWriter, logrotateConfig, rotateCopyTruncate, rotateRenameCreate, runLogrotate, tailConfig } from '../../helpers/files.js';
+import { appDirs, CollectorFeed, LogWriter, logrotateConfig, rotateCopyTruncate, rotateRenameCreate, runLogrotate, tailConfig } from '../../helpers/files.js';
 import { hasTool } from '../../helpers/tools.js';
 
 const MAX_ITEMS = 1000;
@@ -33,12 +32,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('kill -9 during writing and rotation (built CLI)', () => {
   it('every line arrives at least once; duplicates stay within one export batch per kill', async () => {
-    const dir = tempDir('tracetail-crash-');
-    const logs = join(dir, 'logs');
-    const control = join(dir, 'control');
-    mkdirSync(logs);
-    mkdirSync(control);
-    const path = join(logs, 'app.log');
+    const { dir, control, path } = appDirs('tracetail-crash-');
     collector = await TestCollector.start();
     const feed = new CollectorFeed(collector);
     const config = tailConfig(dir, collector.url, { export: { batch: { max_items: MAX_ITEMS } } });

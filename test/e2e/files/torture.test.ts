@@ -4,12 +4,12 @@
  * delete, and logrotate itself (`create`, `copytruncate`, `compress` + `delaycompress`, always
  * `rotate 5`). After a clean stop every line must have arrived at the collector exactly once.
  */
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startCli, tempDir, type CliProcess } from '../../helpers/cli.js';
+import { startCli, type CliProcess } from '../../helpers/cli.js';
 import { TestCollector } from '../../helpers/collector.js';
 import {
+  appDirs,
   CollectorFeed,
   LogWriter,
   logrotateConfig,
@@ -48,12 +48,7 @@ type Kind = 'rename' | 'copytruncate' | 'delete' | `logrotate-${LogrotateMode}`;
 const haveLogrotate = hasTool('logrotate');
 
 async function torture(kinds: Kind[]): Promise<void> {
-  const dir = tempDir('tracetail-torture-');
-  const logs = join(dir, 'logs');
-  const control = join(dir, 'control');
-  mkdirSync(logs);
-  mkdirSync(control);
-  const path = join(logs, 'app.log');
+  const { dir, control, path } = appDirs('tracetail-torture-');
   collector = await TestCollector.start();
   const feed = new CollectorFeed(collector);
   const p = (proc = await startCli({ dir, config: tailConfig(dir, collector.url) }));
