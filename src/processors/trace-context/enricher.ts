@@ -14,6 +14,8 @@ export interface TraceContextTarget {
   readonly text: string;
   fields: Record<string, unknown> | null;
   taken: string[];
+  /** The keys of `fields` the extractor reads (`isContextKey`), when the parser listed them. */
+  contextKeys?: string[] | null;
   traceId?: Uint8Array;
   spanId?: Uint8Array;
   traceFlags?: number;
@@ -24,8 +26,13 @@ export class TraceContextEnricher {
 
   constructor(private readonly extractor: TraceContextExtractor) {}
 
+  /** Whether the extractor reads a top-level field of this name: parsers list such keys in `contextKeys`. */
+  isContextKey(key: string): boolean {
+    return this.extractor.isContextKey(key);
+  }
+
   enrich(line: TraceContextTarget): void {
-    const ctx = this.extractor.extract(line.fields ?? undefined, line.text, line.taken);
+    const ctx = this.extractor.extract(line.fields ?? undefined, line.text, line.taken, line.contextKeys);
     if (!ctx) return;
     line.traceId = ctx.traceId;
     if (ctx.spanId) line.spanId = ctx.spanId;

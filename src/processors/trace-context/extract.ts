@@ -226,14 +226,17 @@ export class TraceContextExtractor {
    * plain text line); `line` is its raw text (the whole group for a multiline record). When
    * `taken` is given, the top-level keys of `fields` whose values gave the context are pushed to
    * it (nested objects such as `dd` or `mdc`, which hold more than the ids, are never taken).
+   * `keys`, when given, are the top-level keys of `fields` for which `isContextKey` is true (found
+   * by the caller's own pass over the fields): only those are looked at.
    */
-  extract(fields: Fields | undefined, line: string, taken?: string[]): TraceContext | undefined {
+  extract(fields: Fields | undefined, line: string, taken?: string[], keys?: readonly string[] | null): TraceContext | undefined {
     if (fields !== undefined) {
       if (this.traceFields.length > 0) {
         const user = this.fromUserFields(fields, taken);
         if (user) return user;
       }
-      this.walk(fields, '', 0);
+      if (keys) for (let i = 0; i < keys.length; i++) this.visit(fields, keys[i], '', 0);
+      else this.walk(fields, '', 0);
       if (this.mask !== 0) {
         // The fields named a context (valid or not): the line would only repeat them.
         return this.fromSlots(taken);
@@ -266,18 +269,25 @@ export class TraceContextExtractor {
     return false;
   }
 
+  /** Whether a top-level field of this name can hold trace context (an id, or an object that may hold one). */
+  isContextKey(key: string): boolean {
+    return this.keys.lookup('', key, true).kind !== KIND_NONE;
+  }
+
   /** Fills the slots from the keys of `obj`. */
   private walk(obj: Fields, prefix: string, depth: number): void {
-    for (const key in obj) {
-      const k = this.keys.lookup(prefix, key, depth === 0);
-      const kind = k.kind;
-      if (kind === KIND_NONE) continue;
-      const value = obj[key];
-      if (kind >= 0) {
-        if (this.set(kind, value) && depth === 0) this.slotKeys[kind] = key;
-      } else if (depth < MAX_DEPTH && isObject(value)) {
-        this.walk(value, kind === KIND_PREFIX ? k.name : '', depth + 1);
-      }
+    for (const key in obj) this.visit(obj, key, prefix, depth);
+  }
+
+  private visit(obj: Fields, key: string, prefix: string, depth: number): void {
+    const k = this.keys.lookup(prefix, key, depth === 0);
+    const kind = k.kind;
+    if (kind === KIND_NONE) return;
+    const value = obj[key];
+    if (kind >= 0) {
+      if (this.set(kind, value) && depth === 0) this.slotKeys[kind] = key;
+    } else if (depth < MAX_DEPTH && isObject(value)) {
+      this.walk(value, kind === KIND_PREFIX ? k.name : '', depth + 1);
     }
   }
 

@@ -122,11 +122,11 @@ export class FileReceiver extends BaseComponent implements Receiver {
     this.log = ctx.log.child({ component: 'receiver/files' });
     this.warn = new RateLimitedLog(this.log, 60_000);
     this.metrics = new FileMetrics(ctx.telemetry);
-    this.parse = createLineParser(config.logs);
+    this.enricher = traceContextEnricher(config, ctx.telemetry);
+    this.parse = createLineParser(config.logs, (key) => this.enricher.isContextKey(key));
     const batch = batchOptions(config, 'logs');
     this.batchRecords = Math.min(BATCH_RECORDS, batch.maxItems);
     this.batchBytes = Math.min(BATCH_BYTES, batch.maxBytes / 2);
-    this.enricher = traceContextEnricher(config, ctx.telemetry);
     this.resource = { attributes: Object.entries(config.resource).map(([k, v]) => keyValue(k, v)) };
     this.discovery = new FileDiscovery(
       { include: config.logs.include, exclude: config.logs.exclude, pollIntervalMs: config.logs.poll_interval, log: this.log },

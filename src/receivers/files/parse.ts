@@ -30,6 +30,9 @@ import type { ParsedLine } from './types.js';
 
 export type LineParser = (text: string) => ParsedLine;
 
+/** Whether the trace-context extractor reads a top-level field of this name (extract.ts `isContextKey`). */
+export type ContextKeyTest = (key: string) => boolean;
+
 const BODY = 1;
 const TIME = 2;
 const LEVEL = 3;
@@ -45,6 +48,32 @@ role(LEVEL, ['level', 'severity', 'lvl', 'log.level', 'loglevel', 'levelname', '
 ROLES.log = LOG * 16 + ROLES.log % 16;
 const LOG_BODY_RANK = ROLES.log % 16;
 const NONE = 1 << 30;
+/** Set in a key's code when the trace-context extractor reads it. */
+const CONTEXT = 1 << 8;
+const MAX_CACHED_KEYS = 4096;
+
+/**
+ * Key → role * 16 + rank (0: no role), plus CONTEXT: one lookup per key of every structured line
+ * serves the well-known fields and tells the trace-context extractor which keys to look at, so
+ * that it does not walk every field again. Keys are a logger's vocabulary; the cache is emptied
+ * when records with ever-new keys fill it.
+ */
+class KeyCodes {
+  private codes: Record<string, number> = Object.create(null) as Record<string, number>;
+  private size = 0;
+
+  constructor(private readonly isContextKey: ContextKeyTest) {}
+
+  of(key: string): number {
+    const code = this.codes[key];
+    if (code !== undefined) return code;
+    if (++this.size > MAX_CACHED_KEYS) {
+      this.codes = Object.create(null) as Record<string, number>;
+      this.size = 1;
+    }
+    return (this.codes[key] = (ROLES[key] ?? 0) | (this.isContextKey(key) ? CONTEXT : 0));
+  }
+}
 
 /** Scratch for the severity of the current line (one object, reused). */
 const sev: Severity = { text: '', number: 0 };
@@ -55,6 +84,7 @@ function newLine(text: string): ParsedLine {
     text,
     fields: null,
     taken: [],
+    contextKeys: null,
     body: text,
     timeUnixNano: undefined,
     severityText: undefined,
@@ -67,9 +97,10 @@ function newLine(text: string): ParsedLine {
 }
 
 /**
- * Sets body, time and severity of `line` from its `fields` and marks the keys used as taken.
+ * Sets body, time and severity of `line` from its `fields` and marks the keys used as taken. With
+ * `keys`, also lists in `line.contextKeys` the keys the trace-context extractor reads.
  */
-export function applyWellKnownFields(line: ParsedLine, fields: Record<string, unknown>): void {
+export function applyWellKnownFields(line: ParsedLine, fields: Record<string, unknown>, keys?: KeyCodes): void {
   let bodyRank = NONE;
   let bodyKey = '';
   let timeRank = NONE;
@@ -77,9 +108,21 @@ export function applyWellKnownFields(line: ParsedLine, fields: Record<string, un
   let levelRank = NONE;
   let levelKey = '';
   let nestedLevel: unknown = undefined;
+  const contextKeys: string[] | null = keys ? [] : null;
   for (const key in fields) {
-    const r = ROLES[key];
-    if (r === undefined) continue;
+    let r: number | undefined;
+    if (keys) {
+      r = keys.of(key);
+      if (r === 0) continue;
+      if (r & CONTEXT) {
+        contextKeys!.push(key);
+        r &= CONTEXT - 1;
+        if (r === 0) continue;
+      }
+    } else {
+      r = ROLES[key];
+      if (r === undefined) continue;
+    }
     const kind = r >> 4;
     const rank = r & 15;
     if (kind === BODY) {
@@ -107,6 +150,7 @@ export function applyWellKnownFields(line: ParsedLine, fields: Record<string, un
       } else if (typeof v === 'object' && v !== null) nestedLevel = (v as Record<string, unknown>).level;
     }
   }
+  line.contextKeys = contextKeys;
   const taken = line.taken;
   if (bodyRank !== NONE) {
     const v = fields[bodyKey];
@@ -257,12 +301,6 @@ function failed(text: string): ParsedLine {
   return line;
 }
 
-function structured(text: string, fields: Record<string, unknown>): ParsedLine {
-  const line = newLine(text);
-  line.fields = fields;
-  applyWellKnownFields(line, fields);
-  return line;
-}
 
 /** Named groups of a match as fields: unmatched optional groups are left out. */
 function groupFields(groups: Record<string, string | undefined>): Record<string, unknown> {
@@ -274,8 +312,19 @@ function groupFields(groups: Record<string, string | undefined>): Record<string,
   return fields;
 }
 
-/** The parser for `logs.format` (and `logs.regex`), prepared once. */
-export function createLineParser(logs: Pick<Config['logs'], 'format' | 'regex'>): LineParser {
+/**
+ * The parser for `logs.format` (and `logs.regex`), prepared once. With `isContextKey`, structured
+ * lines list the keys the trace-context extractor reads (`contextKeys`), found in the same pass
+ * as the well-known fields.
+ */
+export function createLineParser(logs: Pick<Config['logs'], 'format' | 'regex'>, isContextKey?: ContextKeyTest): LineParser {
+  const keys = isContextKey ? new KeyCodes(isContextKey) : undefined;
+  const structured = (text: string, fields: Record<string, unknown>): ParsedLine => {
+    const line = newLine(text);
+    line.fields = fields;
+    applyWellKnownFields(line, fields, keys);
+    return line;
+  };
   switch (logs.format) {
     case 'json':
       return (text) => {

@@ -31,6 +31,8 @@ export interface ParsedLine extends TraceContextTarget {
   fields: Record<string, unknown> | null;
   /** Field names that became the body, time, severity or trace context: not repeated as attributes. */
   taken: string[];
+  /** The keys of `fields` the trace-context extractor reads; null: it looks at every field. */
+  contextKeys: string[] | null;
   /** The message: the `msg`/`message` field when there is one, else the text. */
   body: string;
   /** Time from the line, ns since the epoch. */
