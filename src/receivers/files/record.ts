@@ -70,7 +70,7 @@ export function toLogRecord(line: ParsedLine, raw: RawRecord, file: LogFile, obs
   }
   const time = line.timeUnixNano;
   return {
-    timeUnixNano: time === undefined ? Long.UZERO : longOfNanos(time),
+    timeUnixNano: time ?? Long.UZERO,
     observedTimeUnixNano: lastObservedLong,
     severityNumber: line.severityNumber ?? 0,
     severityText: line.severityText ?? '',

@@ -1,5 +1,6 @@
 /**
- * Timestamps of log lines as ns since the epoch (bigint, full precision):
+ * Timestamps of log lines as ns since the epoch (an unsigned Long, as OTLP has them: full
+ * precision, 1970 to 2514):
  * - RFC 3339 / ISO 8601 `2024-05-01T12:00:00.123456789Z`, any fraction up to ns, `Z` or an offset
  *   (`+02:00`, `+0200`, `+02`); a space instead of `T` and `,` before the fraction are accepted,
  *   so Python's `2024-05-01 12:00:00,123` and log4j's `2024-05-01 12:00:00.123` parse too. A time
@@ -9,30 +10,53 @@
  *   doubles, so fractional seconds and ms are rounded to the µs, and ns numbers past 2^53 carry the
  *   rounding JSON.parse already did.
  * - log4j2's JsonLayout `instant` object `{epochSecond, nanoOfSecond}`.
- * Parsing is hand-written over char codes: no regex, no Date, one BigInt per result.
+ * Parsing is hand-written over char codes: no regex, no Date, and no BigInt but for digit strings
+ * (a log line's time costs one Long).
  */
+import Long from 'long';
 
-const NS_PER_S = 1_000_000_000n;
+const TWO_32 = 4294967296;
+const TWO_20 = 1048576;
+/** 2^34 s: past 2514; ns since the epoch stay well within 64 bits. */
+const MAX_SECONDS = 17179869184;
+
+/**
+ * `seconds` * 1e9 + `nanos` as an unsigned Long, computed in doubles (each step exact): seconds is
+ * split as hi * 2^20 + lo, so that hi * 1e9 < 2^44 and lo * 1e9 < 2^50. Undefined before 1970 or
+ * past MAX_SECONDS.
+ */
+export function nanosLong(seconds: number, nanos: number): Long | undefined {
+  if (!(seconds >= 0 && seconds < MAX_SECONDS)) return undefined;
+  const hi = Math.floor(seconds / TWO_20);
+  const lo = seconds - hi * TWO_20;
+  const a = hi * 1e9; // a * 2^20 = aHi * 2^32 + aLo * 2^20
+  const aHi = Math.floor(a / 4096);
+  const aLo = a - aHi * 4096;
+  let low = aLo * TWO_20 + lo * 1e9 + nanos;
+  const carry = Math.floor(low / TWO_32);
+  low -= carry * TWO_32;
+  return Long.fromBits(low | 0, (aHi + carry) | 0, true);
+}
 
 /** Where the last `parseIsoAt` stopped (one past the timestamp); a module slot, not an allocation. */
 export let isoEnd = 0;
 
 /** ns since the epoch of a field value (string, number or `{epochSecond, nanoOfSecond}`), or undefined. */
-export function parseTimestamp(value: unknown): bigint | undefined {
+export function parseTimestamp(value: unknown): Long | undefined {
   if (typeof value === 'string') return parseTimestampText(value);
   if (typeof value === 'number') return epochNumber(value);
   if (typeof value === 'object' && value !== null) {
     const o = value as { epochSecond?: unknown; nanoOfSecond?: unknown };
     if (typeof o.epochSecond === 'number' && Number.isSafeInteger(o.epochSecond) && o.epochSecond > 0) {
       const nanos = typeof o.nanoOfSecond === 'number' && Number.isInteger(o.nanoOfSecond) && o.nanoOfSecond >= 0 && o.nanoOfSecond < 1e9 ? o.nanoOfSecond : 0;
-      return BigInt(o.epochSecond) * NS_PER_S + BigInt(nanos);
+      return nanosLong(o.epochSecond, nanos);
     }
   }
   return undefined;
 }
 
 /** A whole string that is an ISO/RFC 3339 time or an epoch in digits. */
-export function parseTimestampText(text: string): bigint | undefined {
+export function parseTimestampText(text: string): Long | undefined {
   const c0 = text.charCodeAt(0);
   if (c0 < 48 || c0 > 57) return undefined;
   if (text.length >= 19 && text.charCodeAt(4) === 45 /* - */) {
@@ -46,7 +70,7 @@ export function parseTimestampText(text: string): bigint | undefined {
  * An ISO time starting at `start` in `text` (it may go on after it: `isoEnd` says where the time
  * ended). Undefined when there is none there.
  */
-export function parseIsoAt(text: string, start: number): bigint | undefined {
+export function parseIsoAt(text: string, start: number): Long | undefined {
   const n = text.length;
   let i = start;
   if (n - i < 19) return undefined;
@@ -97,9 +121,10 @@ export function parseIsoAt(text: string, start: number): bigint | undefined {
     offsetMin = sign * (oh * 60 + om);
     i += len;
   }
-  isoEnd = i;
   const seconds = daysFromCivil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second - offsetMin * 60;
-  return BigInt(seconds) * NS_PER_S + BigInt(nanos);
+  const ns = nanosLong(seconds, nanos);
+  if (ns !== undefined) isoEnd = i;
+  return ns;
 }
 
 function isDigit(c: number): boolean {
@@ -128,12 +153,12 @@ function daysFromCivil(y: number, m: number, d: number): number {
 }
 
 /** An epoch number: the unit by magnitude, fractions rounded to the µs (a double holds no more). */
-function epochNumber(v: number): bigint | undefined {
+function epochNumber(v: number): Long | undefined {
   if (!(v > 0) || !Number.isFinite(v)) return undefined;
-  if (v < 1e11) return BigInt(Math.round(v * 1e6)) * 1000n;
-  if (v < 1e14) return BigInt(Math.round(v * 1e3)) * 1000n;
-  if (v < 1e17) return BigInt(Math.round(v)) * 1000n;
-  return BigInt(Math.round(v));
+  if (v >= 1e17) return v < 2 ** 64 ? Long.fromNumber(Math.round(v), true) : undefined;
+  const micros = Math.round(v < 1e11 ? v * 1e6 : v < 1e14 ? v * 1e3 : v);
+  const seconds = Math.floor(micros / 1e6);
+  return nanosLong(seconds, (micros - seconds * 1e6) * 1000);
 }
 
 /** Exponent of the unit for an integer part of `intDigits` digits: 9 for s, 6 for ms, 3 for µs, 0 for ns. */
@@ -142,7 +167,7 @@ function unitExponent(intDigits: number): number {
 }
 
 /** `1714564800`, `1714564800123`, `1714564800.123456789`, ...: exact. */
-function epochDigits(text: string): bigint | undefined {
+function epochDigits(text: string): Long | undefined {
   const n = text.length;
   let dot = -1;
   for (let i = 0; i < n; i++) {
@@ -161,5 +186,5 @@ function epochDigits(text: string): bigint | undefined {
     if (frac.length < exp) frac = frac.padEnd(exp, '0');
     ns += BigInt(frac);
   }
-  return ns;
+  return ns < 1n << 64n ? Long.fromString(ns.toString(), true) : undefined;
 }

@@ -3,6 +3,7 @@
  * groups them into records, the parser turns a record's text into a ParsedLine, the trace-context
  * enricher sets its ids, and `toLogRecord` builds the OTLP log record.
  */
+import type Long from 'long';
 import type { TraceContextTarget } from '../../processors/trace-context/enricher.js';
 
 /** One line as the tailer cut it from a file. */
@@ -36,7 +37,7 @@ export interface ParsedLine extends TraceContextTarget {
   /** The message: the `msg`/`message` field when there is one, else the text. */
   body: string;
   /** Time from the line, ns since the epoch. */
-  timeUnixNano?: bigint;
+  timeUnixNano?: Long;
   severityText?: string;
   severityNumber?: number;
   /** `format` was json, logfmt or regex and the text did not parse: shipped as text, counted. */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createLineParser } from '../../../../src/receivers/files/parse.js';
-import { parseTimestamp, parseTimestampText } from '../../../../src/receivers/files/timestamp.js';
+import type Long from 'long';
+import { nanosLong, parseTimestamp, parseTimestampText } from '../../../../src/receivers/files/timestamp.js';
 import { severityNumberOfLevel, severityNumberOfWord, severityOfValue, type Severity } from '../../../../src/receivers/files/severity.js';
 import { parseLogfmt } from '../../../../src/receivers/files/logfmt.js';
 import { severityOf } from '../../../../src/metrics/log-metrics.js';
@@ -13,6 +14,8 @@ const S = '00f067aa0ba902b7';
 /** 2024-05-01T12:00:00Z in seconds. */
 const BASE = 1714564800n;
 const NS = 1_000_000_000n;
+/** A Long of ns as a bigint, to compare with exact expectations. */
+const ns = (v: Long | undefined): bigint | undefined => (v === undefined ? undefined : BigInt(v.toString()));
 
 const json = createLineParser({ format: 'json', regex: null });
 const logfmt = createLineParser({ format: 'logfmt', regex: null });
@@ -40,13 +43,13 @@ describe('timestamps', () => {
     ['2000-02-29T00:00:00Z', 951782400n * NS], // leap day
     ['1970-01-01T00:00:01Z', NS],
   ])('RFC 3339 / ISO %s', (input, expected) => {
-    expect(parseTimestamp(input)).toBe(expected);
+    expect(ns(parseTimestamp(input))).toBe(expected);
   });
 
   it('matches Date for a spread of dates', () => {
     for (let ms = Date.UTC(1971, 0, 1); ms < Date.UTC(2100, 0, 1); ms += 86_400_000 * 37 + 3_600_123) {
       const iso = new Date(ms).toISOString();
-      expect(parseTimestamp(iso), iso).toBe(BigInt(ms) * 1_000_000n);
+      expect(ns(parseTimestamp(iso)), iso).toBe(BigInt(ms) * 1_000_000n);
     }
   });
 
@@ -58,7 +61,7 @@ describe('timestamps', () => {
     [1714564800123456, BASE * NS + 123_456_000n], // µs
     [1714564800123456800, BASE * NS + 123_456_768n], // ns: the double JSON.parse already rounded
   ])('epoch number %s', (input, expected) => {
-    expect(parseTimestamp(input)).toBe(expected);
+    expect(ns(parseTimestamp(input))).toBe(expected);
   });
 
   it.each([
@@ -71,20 +74,20 @@ describe('timestamps', () => {
     ['1714564800123456789', BASE * NS + 123_456_789n], // past 2^53: exact
     ['1714564800999999999', BASE * NS + 999_999_999n],
   ])('epoch digits %s keep ns precision', (input, expected) => {
-    expect(parseTimestamp(input)).toBe(expected);
+    expect(ns(parseTimestamp(input))).toBe(expected);
     expect(BigInt(input.split('.')[0])).toBeGreaterThan(0n);
   });
 
   it('keeps ns precision beyond 2^53 in RFC 3339 and digit strings', () => {
-    const a = parseTimestamp('2024-05-01T12:00:00.000000001Z')!;
-    const b = parseTimestamp('2024-05-01T12:00:00.000000002Z')!;
+    const a = ns(parseTimestamp('2024-05-01T12:00:00.000000001Z'))!;
+    const b = ns(parseTimestamp('2024-05-01T12:00:00.000000002Z'))!;
     expect(b - a).toBe(1n);
     expect(a > 2n ** 53n).toBe(true);
-    expect(parseTimestamp('1714564800000000001')! - parseTimestamp('1714564800000000000')!).toBe(1n);
+    expect(ns(parseTimestamp('1714564800000000001'))! - ns(parseTimestamp('1714564800000000000'))!).toBe(1n);
   });
 
   it('log4j2 instant objects', () => {
-    expect(parseTimestamp({ epochSecond: 1714564800, nanoOfSecond: 123456789 })).toBe(BASE * NS + 123_456_789n);
+    expect(ns(parseTimestamp({ epochSecond: 1714564800, nanoOfSecond: 123456789 }))).toBe(BASE * NS + 123_456_789n);
   });
 
   it.each(['', 'yesterday', '2024-13-01T00:00:00Z', '2024-05-01T25:00:00Z', '2024-05-01T12:00Z', '2024-05-01T12:00:00Zjunk', '2024-05-01T12:00:00.Z', '12ab', '-5', '0', '1.2.3'])(
@@ -94,12 +97,26 @@ describe('timestamps', () => {
     },
   );
 
+  it('ns Longs are exact from 1970 to 2514, and refused outside', () => {
+    for (let i = 0; i < 20_000; i++) {
+      const seconds = Math.floor(Math.random() * 2 ** 34);
+      const nanos = Math.floor(Math.random() * 1e9);
+      expect(ns(nanosLong(seconds, nanos)), `${seconds} s ${nanos} ns`).toBe(BigInt(seconds) * NS + BigInt(nanos));
+    }
+    expect(ns(nanosLong(2 ** 34 - 1, 999_999_999))).toBe(BigInt(2 ** 34) * NS - 1n);
+    expect(nanosLong(-1, 0)).toBeUndefined();
+    expect(nanosLong(2 ** 34, 0)).toBeUndefined();
+    expect(parseTimestampText('1969-12-31T23:59:59Z')).toBeUndefined();
+    expect(parseTimestampText('99999999999999999999')).toBeUndefined(); // past 2^64 ns
+    expect(parseTimestamp(1e20)).toBeUndefined();
+  });
+
   it('refuses non-times', () => {
-    expect(parseTimestamp(-1)).toBeUndefined();
-    expect(parseTimestamp(Number.NaN)).toBeUndefined();
-    expect(parseTimestamp(true)).toBeUndefined();
-    expect(parseTimestamp(null)).toBeUndefined();
-    expect(parseTimestamp({})).toBeUndefined();
+    expect(ns(parseTimestamp(-1))).toBeUndefined();
+    expect(ns(parseTimestamp(Number.NaN))).toBeUndefined();
+    expect(ns(parseTimestamp(true))).toBeUndefined();
+    expect(ns(parseTimestamp(null))).toBeUndefined();
+    expect(ns(parseTimestamp({}))).toBeUndefined();
   });
 });
 
@@ -197,7 +214,7 @@ describe('json', () => {
     const line = json(`{"level":30,"time":1714564800123,"pid":4242,"hostname":"h","trace_id":"${T}","span_id":"${S}","msg":"request handled"}`);
     expect(line.parseError).toBe(false);
     expect(line.body).toBe('request handled');
-    expect(line.timeUnixNano).toBe(BASE * NS + 123_000_000n);
+    expect(ns(line.timeUnixNano)).toBe(BASE * NS + 123_000_000n);
     expect(line.severityText).toBe('info');
     expect(line.severityNumber).toBe(9);
     expect(line.taken.sort()).toEqual(['level', 'msg', 'time']);
@@ -223,7 +240,7 @@ describe('json', () => {
     const line = json(input);
     expect(line.parseError).toBe(false);
     expect(line.body).toBe(body);
-    expect(line.timeUnixNano).toBe(BASE * NS + frac);
+    expect(ns(line.timeUnixNano)).toBe(BASE * NS + frac);
     expect(line.severityText).toBe(sevText);
     expect(line.severityNumber).toBe(sevNumber);
     expect([...line.taken].sort()).toEqual(taken);
@@ -232,7 +249,7 @@ describe('json', () => {
   it('msg beats message, time beats timestamp; the losers stay fields', () => {
     const line = json('{"message":"b","msg":"a","timestamp":"2024-05-01T12:00:01Z","time":"2024-05-01T12:00:00Z"}');
     expect(line.body).toBe('a');
-    expect(line.timeUnixNano).toBe(BASE * NS);
+    expect(ns(line.timeUnixNano)).toBe(BASE * NS);
     expect(line.taken.sort()).toEqual(['msg', 'time']);
   });
 
@@ -267,7 +284,7 @@ describe('json', () => {
     const line = json('2024-05-01 12:00:00,123 ERROR half a line');
     expect(line.parseError).toBe(true);
     expect(line.severityNumber).toBe(17);
-    expect(line.timeUnixNano).toBe(BASE * NS + 123_000_000n);
+    expect(ns(line.timeUnixNano)).toBe(BASE * NS + 123_000_000n);
   });
 
   it('fields keep nested objects as objects, so the trace-context enricher finds nested ids and marks flat ones taken', () => {
@@ -292,7 +309,7 @@ describe('logfmt', () => {
     const line = logfmt(`time=2024-05-01T12:00:00.123Z level=INFO msg="request served" status=200 trace_id=${T} span_id=${S}`);
     expect(line.parseError).toBe(false);
     expect(line.body).toBe('request served');
-    expect(line.timeUnixNano).toBe(BASE * NS + 123_000_000n);
+    expect(ns(line.timeUnixNano)).toBe(BASE * NS + 123_000_000n);
     expect(line.severityNumber).toBe(9);
     expect(line.fields).toEqual({ time: '2024-05-01T12:00:00.123Z', level: 'INFO', msg: 'request served', status: '200', trace_id: T, span_id: S });
     expect(line.taken.sort()).toEqual(['level', 'msg', 'time']);
@@ -302,7 +319,7 @@ describe('logfmt', () => {
     const line = logfmt('level=warn ts=1714564800.5 msg="say \\"hi\\"\\n" err= cached');
     expect(line.body).toBe('say "hi"');
     expect(line.fields).toMatchObject({ err: '', cached: true });
-    expect(line.timeUnixNano).toBe(BASE * NS + 500_000_000n);
+    expect(ns(line.timeUnixNano)).toBe(BASE * NS + 500_000_000n);
     expect(line.severityNumber).toBe(13);
   });
 
@@ -325,7 +342,7 @@ describe('regex', () => {
     const line = parse('2024-05-01T12:00:00.5Z WARN [main] disk almost full');
     expect(line.parseError).toBe(false);
     expect(line.body).toBe('disk almost full');
-    expect(line.timeUnixNano).toBe(BASE * NS + 500_000_000n);
+    expect(ns(line.timeUnixNano)).toBe(BASE * NS + 500_000_000n);
     expect(line.severityText).toBe('WARN');
     expect(line.severityNumber).toBe(13);
     expect(line.fields).toEqual({ time: '2024-05-01T12:00:00.5Z', level: 'WARN', thread: 'main', msg: 'disk almost full' });
@@ -361,7 +378,7 @@ describe('text', () => {
     expect(line.parseError).toBe(false);
     expect(line.fields).toBeNull();
     expect(line.body).toBe(input);
-    expect(line.timeUnixNano).toBe(BASE * NS + frac);
+    expect(ns(line.timeUnixNano)).toBe(BASE * NS + frac);
     expect(line.severityText).toBe(sevText);
     expect(line.severityNumber).toBe(sevNumber);
   });
@@ -418,6 +435,6 @@ describe('auto', () => {
   it('text lines keep their prefix recognition', () => {
     const line = auto('2024-05-01 12:00:00 INFO user=bob action=login');
     expect(line.severityNumber).toBe(9);
-    expect(line.timeUnixNano).toBe(BASE * NS);
+    expect(ns(line.timeUnixNano)).toBe(BASE * NS);
   });
 });
