@@ -51,6 +51,7 @@ const NONE = 1 << 30;
 /** Set in a key's code when the trace-context extractor reads it. */
 const CONTEXT = 1 << 8;
 const MAX_CACHED_KEYS = 4096;
+const NO_KEYS: string[] = Object.freeze([]) as unknown as string[];
 
 /**
  * Key → role * 16 + rank (0: no role), plus CONTEXT: one lookup per key of every structured line
@@ -108,14 +109,14 @@ export function applyWellKnownFields(line: ParsedLine, fields: Record<string, un
   let levelRank = NONE;
   let levelKey = '';
   let nestedLevel: unknown = undefined;
-  const contextKeys: string[] | null = keys ? [] : null;
+  let contextKeys: string[] | null = null;
   for (const key in fields) {
     let r: number | undefined;
     if (keys) {
       r = keys.of(key);
       if (r === 0) continue;
       if (r & CONTEXT) {
-        contextKeys!.push(key);
+        (contextKeys ??= []).push(key);
         r &= CONTEXT - 1;
         if (r === 0) continue;
       }
@@ -150,7 +151,7 @@ export function applyWellKnownFields(line: ParsedLine, fields: Record<string, un
       } else if (typeof v === 'object' && v !== null) nestedLevel = (v as Record<string, unknown>).level;
     }
   }
-  line.contextKeys = contextKeys;
+  line.contextKeys = contextKeys ?? (keys ? NO_KEYS : null);
   const taken = line.taken;
   if (bodyRank !== NONE) {
     const v = fields[bodyKey];

@@ -302,6 +302,28 @@ describe('json', () => {
     expect(idToHex(nested.traceId)).toBe(T);
     expect(idToHex(nested.spanId)).toBe(S);
   });
+
+  it.each([
+    ['flat', `{"level":"info","msg":"hi","trace_id":"${T}","span_id":"${S}","trace_flags":"01","status":200}`],
+    ['nested', `{"msg":"hi","trace":{"id":"${T}"},"span":{"id":"${S}"}}`],
+    ['in a context map', `{"msg":"hi","mdc":{"traceId":"${T}","spanId":"${S}"},"thread":"main"}`],
+    ['datadog', `{"msg":"hi","dd":{"trace_id":"1234567890123456789","span_id":"42"}}`],
+    ['traceparent', `{"msg":"hi","traceparent":"00-${T}-${S}-01"}`],
+    ['refused id, then the text', `{"msg":"hi ${T}","trace_id":"zz"}`],
+    ['none', '{"msg":"hi","status":200}'],
+  ])('the keys listed for the extractor give what a walk over every field gives (%s)', (_name, input) => {
+    const extractor = new TraceContextExtractor();
+    const listing = createLineParser({ format: 'auto', regex: null }, (key) => extractor.isContextKey(key));
+    const enricher = new TraceContextEnricher(extractor);
+    const listed = listing(input);
+    const walked = auto(input);
+    expect(listed.contextKeys).not.toBeNull();
+    expect(walked.contextKeys).toBeNull();
+    enricher.enrich(listed);
+    enricher.enrich(walked);
+    for (const line of [listed, walked]) line.taken.sort();
+    expect({ ...listed, contextKeys: null }).toEqual(walked);
+  });
 });
 
 describe('logfmt', () => {
