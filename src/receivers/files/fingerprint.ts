@@ -26,7 +26,14 @@ export async function readFingerprint(handle: FileHandle, length: number): Promi
   if (want === 0) return EMPTY_FINGERPRINT;
   const buf = Buffer.allocUnsafe(want);
   const { bytesRead } = await handle.read(buf, 0, want, 0);
-  return { length: bytesRead, hash: createHash('sha1').update(buf.subarray(0, bytesRead)).digest('base64') };
+  return fingerprintOf(buf.subarray(0, bytesRead));
+}
+
+/** The fingerprint of a file's first bytes, given them (at most FINGERPRINT_BYTES are used). */
+export function fingerprintOf(head: Uint8Array): Fingerprint {
+  const bytes = head.subarray(0, FINGERPRINT_BYTES);
+  if (bytes.length === 0) return EMPTY_FINGERPRINT;
+  return { length: bytes.length, hash: createHash('sha1').update(bytes).digest('base64') };
 }
 
 /** Whether the file behind `handle` still starts with the bytes `fp` was taken from. */

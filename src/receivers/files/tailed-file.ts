@@ -7,7 +7,7 @@
  */
 import { open, readdir, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { EMPTY_FINGERPRINT, FINGERPRINT_BYTES, fileKey, readFingerprint, startsWith, type Fingerprint } from './fingerprint.js';
+import { EMPTY_FINGERPRINT, FINGERPRINT_BYTES, fileKey, fingerprintOf, readFingerprint, startsWith, type Fingerprint } from './fingerprint.js';
 import { LineSplitter } from './line-splitter.js';
 import type { MultilineAggregator } from './multiline.js';
 import type { RawLine, RawRecord } from './types.js';
@@ -41,16 +41,6 @@ export interface ReadResult {
   startedSince?: number;
 }
 
-/** The file's size and whether it still starts with the fingerprint, and when that was seen. */
-interface Look {
-  size: number;
-  same: boolean;
-  at: number;
-}
-
-/** How old a look started by the previous read may be when the next read takes it. */
-const LOOK_AHEAD_MAX_AGE_MS = 50;
-
 /** Bytes that look like a binary file: NUL in the first block. */
 function looksBinary(buf: Buffer, length: number): boolean {
   return buf.subarray(0, Math.min(length, 8192)).includes(0);
@@ -72,8 +62,6 @@ export class TailedFile {
   private fingerprint: Fingerprint;
   private readonly splitter: LineSplitter;
   private closed = false;
-  /** The look started for the next read (see `takeLook`). */
-  private nextLook: Promise<Look> | undefined;
 
   private constructor(
     public path: string,
@@ -173,59 +161,45 @@ export class TailedFile {
   }
 
   /** The size of the file and whether it still starts with the fingerprint, looked at together. */
-  private look(): Promise<Look> {
-    const at = Date.now();
-    return Promise.all([this.handle.stat(), startsWith(this.handle, this.fingerprint)]).then(([st, same]) => ({ size: st.size, same, at }));
+  private async look(): Promise<{ size: number; same: boolean }> {
+    const [st, same] = await Promise.all([this.handle.stat(), startsWith(this.handle, this.fingerprint)]);
+    return { size: st.size, same };
   }
 
-  /**
-   * The look the last read started for this one, when it is recent: reading a backlog, the next
-   * look runs while the bytes just read are split and parsed, not after. An older one is dropped
-   * and looked at again, so that a look never lags behind the read it serves by more than that.
-   */
-  private takeLook(): Promise<Look> {
-    const next = this.nextLook;
-    this.nextLook = undefined;
-    if (next === undefined) return this.look();
-    return next.then((l) => (Date.now() - l.at <= LOOK_AHEAD_MAX_AGE_MS ? l : this.look()));
-  }
-
-  /**
-   * Read up to `scratch.length` bytes and push the records they complete into `out`. A file found
-   * shorter than what was read, or starting with other bytes, was truncated: what it held past the
-   * read position is looked for in its copy (copytruncate) and then reading starts again at 0.
-   */
   async read(scratch: Buffer, out: RawRecord[]): Promise<ReadResult> {
-    const look = await this.takeLook();
-    this.size = look.size;
     let bytes = 0;
     let truncated: ReadResult['truncated'];
     let startedSince: number | undefined;
-    if (look.size < this.readOffset || !look.same) {
-      const copy = await this.readRestFromCopy(scratch, out);
-      bytes += copy.bytes;
-      truncated = { since: this.contentSince, copyKey: copy.key };
-      this.restart();
-    }
-    if (this.size > this.readOffset) {
-      if (this.readOffset === 0 && this.fingerprint.length === 0) startedSince = this.contentSince;
-      const want = Math.min(scratch.length, this.size - this.readOffset);
-      const { bytesRead } = await this.handle.read(scratch, 0, want, this.readOffset);
+    for (;;) {
+      const from = this.readOffset;
+      const fresh = from === 0 && this.fingerprint.length === 0;
+      const { bytesRead } = await this.handle.read(scratch, 0, scratch.length, from);
+      // Looked at after the read: a file that still starts with the same bytes and is not shorter
+      // held, when it was read, the content the bytes were read from.
+      const look = await this.look();
+      this.size = look.size;
+      if (look.size < from + bytesRead || !look.same) {
+        // Truncated since the last look, perhaps before this read: what was read may be the new
+        // content. The rest of the old one is read from its copy, then the new one from 0.
+        if (truncated) return { bytes, more: true, truncated, startedSince };
+        const copy = await this.readRestFromCopy(scratch, out);
+        bytes += copy.bytes;
+        truncated = { since: this.contentSince, copyKey: copy.key };
+        this.restart();
+        continue;
+      }
       if (bytesRead > 0) {
-        const end = this.readOffset + bytesRead;
+        if (fresh) startedSince = this.contentSince;
+        const end = from + bytesRead;
         if (this.fingerprint.length < FINGERPRINT_BYTES && end > this.fingerprint.length) {
-          this.fingerprint = await readFingerprint(this.handle, end);
-        }
-        if (this.size > end && !this.closed) {
-          this.nextLook = this.look();
-          this.nextLook.catch(() => {}); // a failed look is seen (and thrown) when it is taken
+          this.fingerprint = from === 0 ? fingerprintOf(scratch.subarray(0, bytesRead)) : await readFingerprint(this.handle, end);
         }
         this.push(scratch.subarray(0, bytesRead), out);
         bytes += bytesRead;
         this.lastGrowthAt = Date.now();
       }
+      return { bytes, more: this.size > this.readOffset, truncated, startedSince };
     }
-    return { bytes, more: this.size > this.readOffset, truncated, startedSince };
   }
 
   /** Hand out what is held: the unterminated last line and the open multiline record. */
@@ -273,7 +247,6 @@ export class TailedFile {
 
   /** Start over at 0 on the file's new content. */
   private restart(): void {
-    this.nextLook = undefined;
     this.contentSince = Date.now();
     this.readOffset = 0;
     this.emitted = 0;

@@ -271,6 +271,8 @@ describe('edge cases of log files (built CLI)', () => {
 
   it('start_at: end skips what a file held at start; a file created later is read from its start', async () => {
     const h = await harness({ logs: { start_at: 'end' } }, (_dir, logs) => writeFileSync(join(logs, 'old.log'), lines('pre', 0, 100)));
+    // What the file holds when tailing starts is skipped: append only after that.
+    await h.proc.waitForLog((l) => l.component === 'receiver/files' && l.msg === 'tailing', 15_000, 'tailing started');
     appendFileSync(join(h.logs, 'old.log'), lines('post', 0, 30));
     writeFileSync(join(h.logs, 'later.log'), lines('later', 0, 30));
     await h.feed.waitForAll('post', 30);
