@@ -127,17 +127,10 @@ function truncated(what: string, end: number): DecodeError {
 function varint(end: number): number {
   const p = pos;
   if (p < end) {
-    const b0 = buf[p];
-    if (b0 < 128) {
+    const b = buf[p];
+    if (b < 128) {
       pos = p + 1;
-      return b0;
-    }
-    if (p + 1 < end) {
-      const b1 = buf[p + 1];
-      if (b1 < 128) {
-        pos = p + 2;
-        return (b0 & 127) | (b1 << 7);
-      }
+      return b;
     }
   }
   return varintSlow(end);
@@ -208,14 +201,17 @@ function double(end: number): number {
 
 /** The length prefix of a length-delimited field; returns where its content ends (it starts at `pos`). */
 function delimited(end: number): number {
-  const at = pos;
   const len = varint(end);
   const contentEnd = pos + len;
-  if (contentEnd > end) {
-    pos = at;
-    throw invalid(`length ${len} at byte ${at} runs past the end of its message (byte ${end})`);
-  }
+  if (contentEnd > end) throw pastEnd(len, end);
   return contentEnd;
+}
+
+/** A length prefix `len` (just read) that runs past the end of its message. */
+function pastEnd(len: number, end: number): DecodeError {
+  let at = pos - 1;
+  while (at > 0 && buf[at - 1] >= 128) at--;
+  return invalid(`length ${len} at byte ${at} runs past the end of its message (byte ${end})`);
 }
 
 function string(end: number): string {

@@ -35,44 +35,53 @@ export function viewOf(buf: Buffer): DataView {
 export function readString(buf: SliceableBuffer, view: DataView, start: number, end: number): string {
   const len = end - start;
   if (len === 0) return '';
-  if (len <= CACHE_MAX_LENGTH) {
-    // The slot comes from the length and a few sampled bytes; a hit is then compared in full
-    // (which also proves the bytes are ASCII, as only ASCII strings are cached).
-    const h =
-      len >= 4
-        ? Math.imul(view.getInt32(start, true) ^ len, 0x9e3779b1) ^ Math.imul(view.getInt32(end - 4, true), 0x85ebca6b) ^ view.getInt32(start + ((len - 4) >> 1), true)
-        : Math.imul(len ^ (buf[start] << 8) ^ (buf[end - 1] << 16), 0x9e3779b1);
-    const slot = (h ^ (h >>> 16)) & (CACHE_SLOTS - 1);
+  if (len > CACHE_MAX_LENGTH) return readUtf8(buf, start, end);
+  // The slot comes from the length and a few sampled bytes; a hit is then compared in full
+  // (which also proves the bytes are ASCII, as only ASCII strings are cached).
+  const h =
+    len >= 4
+      ? Math.imul(view.getInt32(start, true) ^ len, 0x9e3779b1) ^ Math.imul(view.getInt32(end - 4, true), 0x85ebca6b) ^ view.getInt32(start + ((len - 4) >> 1), true)
+      : Math.imul(len ^ (buf[start] << 8) ^ (buf[end - 1] << 16), 0x9e3779b1);
+  const slot = (h ^ (h >>> 16)) & (CACHE_SLOTS - 1);
+  const cached = cachedStrings[slot];
+  if (cached !== undefined && cached.length === len) {
     const at = slot * CACHE_MAX_LENGTH;
-    const cached = cachedStrings[slot];
-    if (cached !== undefined && cached.length === len) {
-      let i = 0;
-      while (i + 4 <= len && cachedView.getInt32(at + i, true) === view.getInt32(start + i, true)) i += 4;
-      if (i + 4 > len) {
-        while (i < len && cachedBytes[at + i] === buf[start + i]) i++;
-        if (i === len) return cached;
-      }
-    }
-    // A miss: copy the bytes into the slot, checking they are ASCII on the way.
-    let or = 0;
     let i = 0;
-    for (; i + 4 <= len; i += 4) {
-      const w = view.getInt32(start + i, true);
-      or |= w;
-      cachedView.setInt32(at + i, w, true);
+    while (i + 4 <= len && cachedView.getInt32(at + i, true) === view.getInt32(start + i, true)) i += 4;
+    if (i + 4 > len) {
+      while (i < len && cachedBytes[at + i] === buf[start + i]) i++;
+      if (i === len) return cached;
     }
-    for (; i < len; i++) {
-      const b = buf[start + i];
-      or |= b;
-      cachedBytes[at + i] = b;
-    }
-    if ((or & 0x80808080) === 0) {
-      const s = buf.latin1Slice(start, end);
-      cachedStrings[slot] = s;
-      return s;
-    }
-    cachedStrings[slot] = undefined;
   }
+  return cacheString(buf, view, start, end, slot);
+}
+
+/** A string missing from its cache slot: copy its bytes into the slot, checking they are ASCII on the way. */
+function cacheString(buf: SliceableBuffer, view: DataView, start: number, end: number, slot: number): string {
+  const len = end - start;
+  const at = slot * CACHE_MAX_LENGTH;
+  let or = 0;
+  let i = 0;
+  for (; i + 4 <= len; i += 4) {
+    const w = view.getInt32(start + i, true);
+    or |= w;
+    cachedView.setInt32(at + i, w, true);
+  }
+  for (; i < len; i++) {
+    const b = buf[start + i];
+    or |= b;
+    cachedBytes[at + i] = b;
+  }
+  if ((or & 0x80808080) === 0) {
+    const s = buf.latin1Slice(start, end);
+    cachedStrings[slot] = s;
+    return s;
+  }
+  cachedStrings[slot] = undefined;
+  return readUtf8(buf, start, end);
+}
+
+function readUtf8(buf: SliceableBuffer, start: number, end: number): string {
   if (!isUtf8(buf.subarray(start, end))) throw new DecodeError(`invalid UTF-8 in a string field at byte ${start}`);
   return buf.utf8Slice(start, end);
 }
