@@ -3,7 +3,7 @@
  *
  * - Strings: OTLP batches repeat the same short strings (attribute keys, span names, methods,
  *   routes) hundreds of times. Short ASCII strings are looked up in a small cache keyed by a hash
- *   of a few of their bytes and verified byte by byte, so a repeated key costs a compare, not a native
+ *   of their bytes and verified byte by byte, so a repeated key costs a compare, not a native
  *   call and an allocation. Strings that are not ASCII must be valid UTF-8 (as proto3 requires);
  *   invalid ones are refused instead of being silently replaced with U+FFFD.
  * - Bytes (trace and span ids, bytes values) are copied out of the request body, so an id kept by
@@ -36,17 +36,17 @@ export function readString(buf: SliceableBuffer, view: DataView, start: number, 
   const len = end - start;
   if (len === 0) return '';
   if (len > CACHE_MAX_LENGTH) return readUtf8(buf, start, end);
-  // The slot comes from the length and a few sampled bytes; a hit is then compared in full
+  // The slot comes from a hash of every byte, four at a time; a hit is then compared in full
   // (which also proves the bytes are ASCII, as only ASCII strings are cached).
-  const h =
-    len >= 4
-      ? Math.imul(view.getInt32(start, true) ^ len, 0x9e3779b1) ^ Math.imul(view.getInt32(end - 4, true), 0x85ebca6b) ^ view.getInt32(start + ((len - 4) >> 1), true)
-      : Math.imul(len ^ (buf[start] << 8) ^ (buf[end - 1] << 16), 0x9e3779b1);
+  let h = len;
+  let i = start;
+  for (; i + 4 <= end; i += 4) h = Math.imul(h ^ view.getInt32(i, true), 0x9e3779b1);
+  if (i < end) h = Math.imul(h ^ (len >= 4 ? view.getInt32(end - 4, true) : buf[start] | (buf[start + (len >> 1)] << 8) | (buf[end - 1] << 16)), 0x85ebca6b);
   const slot = (h ^ (h >>> 16)) & (CACHE_SLOTS - 1);
   const cached = cachedStrings[slot];
   if (cached !== undefined && cached.length === len) {
     const at = slot * CACHE_MAX_LENGTH;
-    let i = 0;
+    i = 0;
     while (i + 4 <= len && cachedView.getInt32(at + i, true) === view.getInt32(start + i, true)) i += 4;
     if (i + 4 > len) {
       while (i < len && cachedBytes[at + i] === buf[start + i]) i++;
