@@ -2,9 +2,13 @@
 // decode, id checks, hand-off to a no-op consumer, response) beside a bare node:http server that
 // only reads the body and answers 200, both on one thread. The load comes from a worker thread
 // (keep-alive, several requests in flight), so the server thread is what is measured; its event
-// loop utilisation is printed to show whether it was saturated. Also prints decode alone.
+// loop utilisation is printed to show whether it was saturated. Also prints decode alone (traces,
+// and logs of the same shape). The machine may be shared: beside rates, the CPU time spent per span
+// is printed (decode: the process; servers: the server thread, read from /proc on Linux), which
+// moves less with other load than wall-clock rates do.
 //
 //   npm run bench -- otlp-ingest          BENCH_SECONDS=5 (per run)  BENCH_CONCURRENCY=4
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
@@ -64,7 +68,40 @@ function batch() {
   return Buffer.from(encodeRequest('traces', requestType.traces.fromObject(req)));
 }
 
+/** Log records of an HTTP service, as many as the spans, with the same kind of attributes. */
+function logBatch() {
+  const rnd = (n) => Buffer.from(Array.from({ length: n }, () => Math.floor(Math.random() * 256)));
+  const str = (key, v) => ({ key, value: { stringValue: v } });
+  const logRecords = [];
+  for (let i = 0; i < SPANS; i++) {
+    const time = Long.fromString('1750000000000000000', true).add(i * 1_000_000);
+    logRecords.push({
+      timeUnixNano: time,
+      observedTimeUnixNano: time.add(5000),
+      severityNumber: i % 17 === 0 ? 17 : 9,
+      severityText: i % 17 === 0 ? 'ERROR' : 'INFO',
+      body: { stringValue: `request ${i} served: GET /api/users/${i} 200 in 12.3 ms` },
+      attributes: [str('http.request.method', 'GET'), str('url.path', `/api/users/${i}`), { key: 'http.response.status_code', value: { intValue: Long.fromNumber(200) } }, str('log.logger', 'http')],
+      flags: 1,
+      traceId: rnd(16),
+      spanId: rnd(8),
+    });
+  }
+  const req = { resourceLogs: [{ resource: { attributes: [str('service.name', 'shop'), str('host.name', 'shop-7c9d')] }, scopeLogs: [{ scope: { name: 'pino' }, logRecords }] }] };
+  return Buffer.from(encodeRequest('logs', requestType.logs.fromObject(req)));
+}
+
 const body = batch();
+const logsBody = logBatch();
+
+/** CPU time of this process's main thread in µs (Linux, /proc; clock ticks of 10 ms), or undefined. */
+const THREAD_STAT = `/proc/self/task/${process.pid}/stat`;
+function mainThreadCpuUs() {
+  if (!existsSync(THREAD_STAT)) return undefined;
+  const stat = readFileSync(THREAD_STAT, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
+}
 
 // ---- servers ------------------------------------------------------------------------------
 
@@ -116,52 +153,68 @@ setTimeout(() => { stop = true; parentPort.postMessage({ type: 'end', done, fail
 async function measure(start) {
   const server = await start();
   const worker = new Worker(LOADER, { eval: true, workerData: { port: server.port, body, seconds: SECONDS, concurrency: CONCURRENCY } });
-  let elu0, t0;
+  let elu0, t0, cpu0;
   const result = await new Promise((resolve, reject) => {
     worker.on('error', reject);
     worker.on('message', (m) => {
       if (m.type === 'start') {
         elu0 = performance.eventLoopUtilization();
         t0 = performance.now();
+        cpu0 = mainThreadCpuUs();
       } else {
         const seconds = (performance.now() - t0) / 1000;
-        resolve({ requests: m.done, failed: m.failed, seconds, elu: performance.eventLoopUtilization(elu0).utilization });
+        const cpu1 = mainThreadCpuUs();
+        resolve({ requests: m.done, failed: m.failed, seconds, elu: performance.eventLoopUtilization(elu0).utilization, cpuUs: cpu1 === undefined ? undefined : cpu1 - cpu0 });
       }
     });
   });
   await worker.terminate();
   await server.stop();
   const rps = result.requests / result.seconds;
-  return { ...result, spansPerSec: rps * SPANS, bytesPerSec: rps * body.length };
+  const cpuUsPerSpan = result.cpuUs === undefined || result.requests === 0 ? undefined : result.cpuUs / (result.requests * SPANS);
+  return { ...result, spansPerSec: rps * SPANS, bytesPerSec: rps * body.length, cpuUsPerSpan };
 }
 
-function decodeOnly() {
+function decodeOnly(signal, payload) {
+  for (let i = 0; i < 50; i++) decodeRequest(signal, payload, 'protobuf');
   let n = 0;
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   while (performance.now() - t0 < SECONDS * 1000) {
-    decodeRequest('traces', body, 'protobuf');
+    decodeRequest(signal, payload, 'protobuf');
     n++;
   }
   const s = (performance.now() - t0) / 1000;
-  return { spansPerSec: (n * SPANS) / s, bytesPerSec: (n * body.length) / s };
+  const c = process.cpuUsage(c0);
+  const cpuUs = c.user + c.system;
+  return { itemsPerSec: (n * SPANS) / s, bytesPerSec: (n * payload.length) / s, cpuUsPerItem: cpuUs / (n * SPANS), bytesPerCpuSec: (n * payload.length) / (cpuUs / 1e6) };
 }
 
 const fmt = (n) => Math.round(n).toLocaleString('en-US');
 const mb = (n) => `${(n / 1e6).toFixed(1)} MB/s`;
 
+const cpu = (us) => (us === undefined ? '' : `  ${us.toFixed(2)} µs CPU/span`);
+
 console.log(`request: ${SPANS} spans, ${body.length} bytes protobuf; ${SECONDS} s per run after 1 s warm-up; ${CONCURRENCY} requests in flight`);
-const decode = decodeOnly();
-console.log(`decode only (codec, no HTTP):   ${fmt(decode.spansPerSec)} spans/s  ${mb(decode.bytesPerSec)}`);
+for (const [signal, payload, what] of [['traces', body, 'spans'], ['logs', logsBody, 'log records']]) {
+  const d = decodeOnly(signal, payload);
+  const label = `decode only, ${signal} (${payload.length} bytes):`.padEnd(37);
+  console.log(`${label}${fmt(d.itemsPerSec)} ${what}/s  ${mb(d.bytesPerSec)}  ${d.cpuUsPerItem.toFixed(2)} µs CPU/item  ${mb(d.bytesPerCpuSec).replace('/s', ' per CPU-s')}`);
+}
 const runs = { bare: [], receiver: [] };
 for (let round = 0; round < 2; round++) {
   for (const [name, start] of [['bare', startBare], ['receiver', startReceiver]]) {
     const r = await measure(start);
     runs[name].push(r);
     const label = name === 'bare' ? 'bare node:http (read + 200): ' : 'tracetail OTLP/HTTP receiver: ';
-    console.log(`${label}  ${fmt(r.spansPerSec)} spans/s  ${mb(r.bytesPerSec)}  server event loop ${(r.elu * 100).toFixed(0)}% busy${r.failed ? `  (${r.failed} failed)` : ''}`);
+    console.log(`${label}  ${fmt(r.spansPerSec)} spans/s  ${mb(r.bytesPerSec)}  server event loop ${(r.elu * 100).toFixed(0)}% busy${cpu(r.cpuUsPerSpan)}${r.failed ? `  (${r.failed} failed)` : ''}`);
   }
 }
 const best = (xs) => xs.reduce((a, b) => (b.bytesPerSec > a.bytesPerSec ? b : a));
 const bare = best(runs.bare);
 const receiver = best(runs.receiver);
 console.log(`\nbest of ${runs.bare.length}: receiver ${fmt(receiver.spansPerSec)} spans/s (goal >= 150,000); ratio to the bare server ${(receiver.bytesPerSec / bare.bytesPerSec).toFixed(2)} (goal >= 0.5)`);
+const least = (xs) => Math.min(...xs.map((r) => r.cpuUsPerSpan ?? Infinity));
+if (Number.isFinite(least(runs.bare)) && Number.isFinite(least(runs.receiver))) {
+  console.log(`server thread CPU per span, least of ${runs.bare.length}: receiver ${least(runs.receiver).toFixed(2)} µs, bare ${least(runs.bare).toFixed(2)} µs; ratio by CPU ${(least(runs.bare) / least(runs.receiver)).toFixed(2)}`);
+}

@@ -8,7 +8,8 @@ import protobuf from 'protobufjs';
 import type { Signal } from '../config/otel-env.js';
 import { DecodeError } from '../errors.js';
 import { FastReader } from './fast-reader.js';
-import { OTLP_PROTO_FILES } from './proto-schema.js';
+import { otlpRoot } from './proto-root.js';
+import { decodeLogsRequest, decodeTraceRequest } from './request-decoder.js';
 import type {
   ExportLogsServiceRequest,
   ExportMetricsServiceRequest,
@@ -24,9 +25,7 @@ export interface RequestOf {
   metrics: ExportMetricsServiceRequest;
 }
 
-export const otlpRoot = new protobuf.Root();
-for (const file of OTLP_PROTO_FILES) protobuf.parse(file, otlpRoot, { keepCase: false });
-otlpRoot.resolveAll();
+export { otlpRoot };
 
 const SERVICE: Record<Signal, { pkg: string; name: string; rejectedField: string }> = {
   traces: { pkg: 'opentelemetry.proto.collector.trace.v1', name: 'Trace', rejectedField: 'rejectedSpans' },
@@ -105,10 +104,12 @@ function base64ToHex(value: unknown): unknown {
 // ---- requests ---------------------------------------------------------------------------------
 
 export function decodeRequest<S extends Signal>(signal: S, body: Uint8Array, format: WireFormat): RequestOf[S] {
-  const type = requestType[signal];
   if (format === 'protobuf') {
+    // Traces and logs have hand-written decoders (the ingest hot path); they throw DecodeErrors.
+    if (signal === 'traces') return decodeTraceRequest(asBuffer(body)) as RequestOf[S];
+    if (signal === 'logs') return decodeLogsRequest(asBuffer(body)) as RequestOf[S];
     try {
-      return type.decode(new FastReader(asBuffer(body))) as unknown as RequestOf[S];
+      return requestType[signal].decode(new FastReader(asBuffer(body))) as unknown as RequestOf[S];
     } catch (err) {
       if (err instanceof DecodeError) throw err;
       throw new DecodeError(`invalid protobuf: ${(err as Error).message}`);
