@@ -221,16 +221,43 @@ export function isAbsent(text: string): boolean {
   }
 }
 
+/**
+ * The last id accepted from a field value, per kind: the lines of one request follow each other
+ * and carry the same trace id (and, within one span, the same span id), so a repeated id costs a
+ * string compare and its records share one (never modified) array.
+ */
+interface LastId {
+  /** null until an id was accepted: never equal to a field value. */
+  text: string | null;
+  id: Uint8Array;
+}
+const lastTrace: LastId = { text: null, id: new Uint8Array(16) };
+const lastSpan: LastId = { text: null, id: new Uint8Array(8) };
+
+function remembered(last: LastId, text: string, r: IdResult): IdResult {
+  if (typeof r !== 'string') {
+    last.text = text;
+    last.id = r;
+  }
+  return r;
+}
+
 /** A hex trace id from a field value; undefined when the field says "no context". */
 export function traceIdValue(value: unknown): IdResult | undefined {
-  if (typeof value === 'string') return isAbsent(value) ? undefined : hexTraceId(value);
+  if (typeof value === 'string') {
+    if (value === lastTrace.text) return lastTrace.id;
+    return isAbsent(value) ? undefined : remembered(lastTrace, value, hexTraceId(value));
+  }
   if (typeof value === 'number') return value === 0 ? undefined : 'not_hex';
   return undefined;
 }
 
 /** A hex span id from a field value; undefined when the field says "no context". */
 export function spanIdValue(value: unknown): IdResult | undefined {
-  if (typeof value === 'string') return isAbsent(value) ? undefined : hexSpanId(value);
+  if (typeof value === 'string') {
+    if (value === lastSpan.text) return lastSpan.id;
+    return isAbsent(value) ? undefined : remembered(lastSpan, value, hexSpanId(value));
+  }
   if (typeof value === 'number') return value === 0 ? undefined : 'not_hex';
   return undefined;
 }

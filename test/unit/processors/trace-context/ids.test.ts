@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { idToHex } from '../../../../src/otlp/values.js';
-import { datadogSpanId, datadogTraceId, flagsValue, hexSpanId, hexTraceId, xrayTraceId } from '../../../../src/processors/trace-context/ids.js';
+import { datadogSpanId, datadogTraceId, flagsValue, hexSpanId, hexTraceId, spanIdValue, traceIdValue, xrayTraceId } from '../../../../src/processors/trace-context/ids.js';
 
 const hex = (r: unknown) => (r instanceof Uint8Array ? idToHex(r) : r);
 
@@ -88,5 +88,29 @@ describe('ids sharing a slab', () => {
       expect(idToHex(ids[3 * (i - 1) + 1])).toBe(i.toString(16).padStart(32, '0'));
       expect(idToHex(ids[3 * (i - 1) + 2])).toBe(i.toString(16).padStart(16, '0'));
     }
+  });
+});
+
+describe('a repeated id', () => {
+  it('is decoded once and shared; absent and refused values are never taken for it', () => {
+    const T = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const S = '00f067aa0ba902b7';
+    expect(traceIdValue('')).toBeUndefined();
+    expect(spanIdValue('')).toBeUndefined();
+    const a = traceIdValue(T) as Uint8Array;
+    const b = traceIdValue(`${T}`.slice(0)) as Uint8Array;
+    expect(idToHex(a)).toBe(T);
+    expect(b).toBe(a);
+    expect(traceIdValue('')).toBeUndefined();
+    expect(traceIdValue('abc')).toBe('wrong_length');
+    expect(traceIdValue('0'.repeat(32))).toBe('all_zero');
+    expect(traceIdValue(T)).toBe(a);
+    const other = traceIdValue(`${T.slice(0, 31)}7`) as Uint8Array;
+    expect(idToHex(other)).toBe(`${T.slice(0, 31)}7`);
+    expect(idToHex(a)).toBe(T);
+    const s = spanIdValue(S) as Uint8Array;
+    expect(spanIdValue(S)).toBe(s);
+    expect(idToHex(s)).toBe(S);
+    expect(spanIdValue(T)).toBe('wrong_length');
   });
 });
