@@ -31,7 +31,7 @@ import { FINGERPRINT_BYTES, fileKey, startsWith } from './fingerprint.js';
 import { MultilineAggregator } from './multiline.js';
 import { createLineParser } from './parse.js';
 import { toLogRecord } from './record.js';
-import { TailedFile, type FileCheckpoint, type RotationKind } from './tailed-file.js';
+import { ReadBuffers, TailedFile, type FileCheckpoint, type RotationKind } from './tailed-file.js';
 import type { ParsedLine, RawRecord } from './types.js';
 
 /** How long a rotated-away file is still read after its last growth (Fluent Bit's rotate_wait). */
@@ -98,7 +98,7 @@ export class FileReceiver extends BaseComponent implements Receiver {
   private checkpoints = new Map<string, FileCheckpoint>();
   /** Rotated files read to their end and closed, by device:inode, with when: never adopted again. */
   private readonly recentlyClosed = new Map<string, number>();
-  private readonly scratch = Buffer.allocUnsafe(READ_BYTES);
+  private readonly buffers = new ReadBuffers(READ_BYTES);
   private records: LogRecord[] = [];
   private recordBytes = 0;
   private touched = new Set<TailedFile>();
@@ -246,7 +246,7 @@ export class FileReceiver extends BaseComponent implements Receiver {
   private async readFile(f: TailedFile): Promise<void> {
     try {
       const out: RawRecord[] = [];
-      const r = await f.read(this.scratch, out);
+      const r = await f.read(this.buffers, out);
       if (r.truncated) {
         this.rotated(f, 'truncate');
         this.touched.add(f);
@@ -411,6 +411,15 @@ export class FileReceiver extends BaseComponent implements Receiver {
     if (since !== -Infinity) await this.adoptRotated(path, since, 'rename');
   }
 
+  private async isBinary(file: TailedFile): Promise<boolean> {
+    const buf = this.buffers.take();
+    try {
+      return await file.isBinary(buf);
+    } finally {
+      this.buffers.give(buf);
+    }
+  }
+
   private async openFile(path: string, fallback: 'beginning' | 'end', draining: boolean): Promise<TailedFile | undefined> {
     const logs = this.ctx.config.logs;
     let opened: Awaited<ReturnType<typeof TailedFile.open>>;
@@ -428,7 +437,7 @@ export class FileReceiver extends BaseComponent implements Receiver {
       await file.close();
       return known;
     }
-    if (!resumed && file.readOffset === 0 && file.size > 0 && (await file.isBinary(this.scratch))) {
+    if (!resumed && file.readOffset === 0 && file.size > 0 && (await this.isBinary(file))) {
       await file.close();
       this.skip(path, 'binary');
       return undefined;

@@ -41,6 +41,41 @@ export interface ReadResult {
   startedSince?: number;
 }
 
+/** Bytes read from `from`, and the look at the file taken after reading them. */
+interface Fetched {
+  buf: Buffer;
+  from: number;
+  bytesRead: number;
+  size: number;
+  same: boolean;
+}
+
+/**
+ * The read buffers of a receiver: one is taken for each read and given back after it; a read
+ * ahead gets one only if one is spare, so that at most `spares` are ever lent out ahead.
+ */
+export class ReadBuffers {
+  private readonly free: Buffer[] = [];
+
+  constructor(
+    private readonly bytes: number,
+    private readonly spares = 1,
+  ) {}
+
+  take(): Buffer {
+    return this.free.pop() ?? Buffer.allocUnsafe(this.bytes);
+  }
+
+  /** A buffer for a read ahead, if one is free. */
+  spare(): Buffer | undefined {
+    return this.free.pop();
+  }
+
+  give(buf: Buffer): void {
+    if (this.free.length <= this.spares) this.free.push(buf);
+  }
+}
+
 /** Bytes that look like a binary file: NUL in the first block. */
 function looksBinary(buf: Buffer, length: number): boolean {
   return buf.subarray(0, Math.min(length, 8192)).includes(0);
@@ -62,6 +97,8 @@ export class TailedFile {
   private fingerprint: Fingerprint;
   private readonly splitter: LineSplitter;
   private closed = false;
+  /** The read started ahead (see `read`); undefined when it failed. */
+  private ahead: Promise<Fetched | undefined> | undefined;
 
   private constructor(
     public path: string,
@@ -166,23 +203,48 @@ export class TailedFile {
     return { size: st.size, same };
   }
 
-  async read(scratch: Buffer, out: RawRecord[]): Promise<ReadResult> {
+  /**
+   * Read from `from` into `buf`, then look at the file: a file that still starts with the same
+   * bytes and is not shorter held, when it was read, the content the bytes were read from.
+   */
+  private async fetch(buf: Buffer, from: number): Promise<Fetched> {
+    const { bytesRead } = await this.handle.read(buf, 0, buf.length, from);
+    const look = await this.look();
+    return { buf, from, bytesRead, size: look.size, same: look.same };
+  }
+
+  /**
+   * Read the next bytes and push the records they complete into `out`. A file found shorter than
+   * what was read, or starting with other bytes, was truncated: what it held past the read position
+   * is looked for in its copy (copytruncate) and then reading starts again at 0. While a backlog is
+   * read, the next read (and its look) runs while this one's bytes are split and parsed, when
+   * `buffers` has one to spare.
+   */
+  async read(buffers: ReadBuffers, out: RawRecord[]): Promise<ReadResult> {
     let bytes = 0;
     let truncated: ReadResult['truncated'];
     let startedSince: number | undefined;
     for (;;) {
       const from = this.readOffset;
       const fresh = from === 0 && this.fingerprint.length === 0;
-      const { bytesRead } = await this.handle.read(scratch, 0, scratch.length, from);
-      // Looked at after the read: a file that still starts with the same bytes and is not shorter
-      // held, when it was read, the content the bytes were read from.
-      const look = await this.look();
-      this.size = look.size;
-      if (look.size < from + bytesRead || !look.same) {
+      let f = this.ahead ? await this.ahead : undefined;
+      this.ahead = undefined;
+      if (f && f.from !== from) {
+        buffers.give(f.buf);
+        f = undefined;
+      }
+      f ??= await this.fetch(buffers.take(), from);
+      const { buf, bytesRead } = f;
+      this.size = f.size;
+      if (f.size < from + bytesRead || !f.same) {
         // Truncated since the last look, perhaps before this read: what was read may be the new
         // content. The rest of the old one is read from its copy, then the new one from 0.
-        if (truncated) return { bytes, more: true, truncated, startedSince };
-        const copy = await this.readRestFromCopy(scratch, out);
+        if (truncated) {
+          buffers.give(buf);
+          return { bytes, more: true, truncated, startedSince };
+        }
+        const copy = await this.readRestFromCopy(buf, out);
+        buffers.give(buf);
         bytes += copy.bytes;
         truncated = { since: this.contentSince, copyKey: copy.key };
         this.restart();
@@ -192,12 +254,19 @@ export class TailedFile {
         if (fresh) startedSince = this.contentSince;
         const end = from + bytesRead;
         if (this.fingerprint.length < FINGERPRINT_BYTES && end > this.fingerprint.length) {
-          this.fingerprint = from === 0 ? fingerprintOf(scratch.subarray(0, bytesRead)) : await readFingerprint(this.handle, end);
+          this.fingerprint = from === 0 ? fingerprintOf(buf.subarray(0, bytesRead)) : await readFingerprint(this.handle, end);
         }
-        this.push(scratch.subarray(0, bytesRead), out);
+        const spare = this.size > end && !this.closed ? buffers.spare() : undefined;
+        if (spare) {
+          const ahead = this.fetch(spare, end);
+          // A failed read ahead is dropped (its buffer with it); the read is done again when due.
+          this.ahead = ahead.catch(() => undefined);
+        }
+        this.push(buf.subarray(0, bytesRead), out);
         bytes += bytesRead;
         this.lastGrowthAt = Date.now();
       }
+      buffers.give(buf);
       return { bytes, more: this.size > this.readOffset, truncated, startedSince };
     }
   }
@@ -218,6 +287,8 @@ export class TailedFile {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.ahead;
+    this.ahead = undefined;
     await this.handle.close().catch(() => {});
   }
 
