@@ -7,8 +7,9 @@
 //   - the same spans as the OTLP receiver hands them on (decoded by the hand-written decoder).
 //
 // CPU time (process.cpuUsage) per record or span, in alternating rounds, medians printed: the
-// machine may be shared, and its noise then hits both encoders alike. Also checks that both
-// encodings decode to the same data.
+// machine may be shared, and its noise then hits both encoders alike. Also the JS heap allocated
+// per item (heapUsed around one encode after a full GC; needs --expose-gc, which bench/run.mjs
+// passes), and a check that both encodings decode to the same data.
 //
 //   npm run bench -- encode          BENCH_ITEMS=512 (per batch)  BENCH_ROUNDS=15  BENCH_MS=300 (per round)
 import Long from 'long';
@@ -104,6 +105,18 @@ function round(encode, req) {
   return used / (n * ITEMS);
 }
 
+/** JS heap bytes one `encode(req)` allocates, per item (the output Buffer's memory is outside the heap). */
+function allocated(encode, req) {
+  const xs = [];
+  for (let i = 0; i < 15; i++) {
+    globalThis.gc?.();
+    const before = process.memoryUsage().heapUsed;
+    encode(req);
+    xs.push((process.memoryUsage().heapUsed - before) / ITEMS);
+  }
+  return median(xs);
+}
+
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 function compare(label, signal, req, fast) {
@@ -126,9 +139,10 @@ function compare(label, signal, req, fast) {
   }
   const ma = median(a);
   const mb = median(b);
+  const heap = globalThis.gc ? `   heap allocated ${Math.round(allocated(slow, req))} → ${Math.round(allocated(fast, req))} bytes/item` : '';
   console.log(
     `${label.padEnd(34)} protobufjs ${ma.toFixed(2).padStart(6)} µs/item   hand-written ${mb.toFixed(2).padStart(6)} µs/item   ${(ma / mb).toFixed(1)}x   ` +
-      `(${Math.round(theirs.length / ITEMS)} → ${Math.round(ours.length / ITEMS)} bytes/item)`,
+      `encoded ${Math.round(theirs.length / ITEMS)} → ${Math.round(ours.length / ITEMS)} bytes/item${heap}`,
   );
 }
 

@@ -111,22 +111,23 @@ function varintSize(v: number): number {
   return v < 0x80 ? 1 : v < 0x4000 ? 2 : v < 0x200000 ? 3 : v < 0x10000000 ? 4 : 5;
 }
 
-// The two 32-bit halves of the last 64-bit value split() looked at.
+// The two 32-bit halves of the last 64-bit value split() looked at, as int32s: module variables
+// holding values that are not small integers would be boxed, one allocation per store.
 let lo = 0;
 let hi = 0;
 
-/** Splits a Long (or a number, decimal string or `{ low, high }`) into `lo` and `hi`, as uint32s. */
+/** Splits a Long (or a number, decimal string or `{ low, high }`) into `lo` and `hi`. */
 function split(v: unknown): void {
   if (typeof v === 'object') {
     const l = v as Long;
-    lo = l.low >>> 0;
-    hi = l.high >>> 0;
+    lo = l.low | 0;
+    hi = l.high | 0;
   } else if (typeof v === 'number') {
     splitNumber(v);
   } else {
     const l = Long.fromString(String(v));
-    lo = l.low >>> 0;
-    hi = l.high >>> 0;
+    lo = l.low;
+    hi = l.high;
   }
 }
 
@@ -138,21 +139,23 @@ function splitNumber(value: number): void {
   }
   const sign = value < 0;
   if (sign) value = -value;
-  lo = value >>> 0;
-  hi = ((value - lo) / 4294967296) >>> 0;
+  let l = value >>> 0;
+  let h = ((value - l) / 4294967296) >>> 0;
   if (sign) {
-    hi = ~hi >>> 0;
-    lo = ~lo >>> 0;
-    if (++lo > 4294967295) {
-      lo = 0;
-      if (++hi > 4294967295) hi = 0;
+    h = ~h >>> 0;
+    l = ~l >>> 0;
+    if (++l > 4294967295) {
+      l = 0;
+      if (++h > 4294967295) h = 0;
     }
   }
+  lo = l | 0;
+  hi = h | 0;
 }
 
 /** Bytes of the varint of `lo`/`hi` (protobufjs's LongBits.length). */
 function varint64Size(): number {
-  const part0 = lo;
+  const part0 = lo >>> 0;
   const part1 = ((lo >>> 28) | (hi << 4)) >>> 0;
   const part2 = hi >>> 24;
   return part2 === 0
@@ -245,8 +248,8 @@ function writeVarint(v: number): void {
 
 /** The varint of `lo`/`hi`. */
 function writeVarint64(): void {
-  let l = lo;
-  let h = hi;
+  let l = lo >>> 0;
+  let h = hi >>> 0;
   while (h) {
     buf[pos++] = (l & 127) | 128;
     l = ((l >>> 7) | (h << 25)) >>> 0;
@@ -338,8 +341,8 @@ function writeEnum(tag: number, v: number | null | undefined): void {
   if (i > 0) {
     writeVarint(i);
   } else {
-    lo = i >>> 0;
-    hi = 0xffffffff;
+    lo = i;
+    hi = -1;
     writeVarint64();
   }
 }
