@@ -45,8 +45,8 @@ interface EntityRef {
   descriptionKeys?: string[] | null;
 }
 
-/** Node's Buffer has this (protobufjs uses it too); @types/node does not declare it. */
-type WritableBuffer = Buffer & { utf8Write(s: string, offset: number, length: number): number };
+/** Node's Buffer has these (protobufjs uses them too); @types/node does not declare them. */
+type WritableBuffer = Buffer & { utf8Write(s: string, offset: number, length: number): number; latin1Write(s: string, offset: number, length: number): number };
 
 export function encodeTraceRequest(req: ExportTraceServiceRequest): Buffer {
   start();
@@ -286,11 +286,21 @@ function writeDoubleValue(v: number): void {
   pos += 8;
 }
 
-/** The string itself, `n` UTF-8 bytes (recorded by the first pass). */
+/**
+ * The string itself, `n` UTF-8 bytes (recorded by the first pass). ASCII (n === length): short
+ * strings byte by byte in JS (cheaper than a native call), longer ones with latin1Write (the same
+ * bytes for ASCII, and no UTF-8 encoding work); others with utf8Write.
+ */
 function writeUtf8(s: string, n: number): void {
-  if (n === s.length && n < 32) {
-    for (let i = 0; i < n; i++) buf[pos + i] = s.charCodeAt(i);
-    pos += n;
+  if (n === s.length) {
+    if (n < 24) {
+      const b = buf;
+      const p = pos;
+      for (let i = 0; i < n; i++) b[p + i] = s.charCodeAt(i);
+      pos = p + n;
+    } else {
+      pos += buf.latin1Write(s, pos, n);
+    }
   } else {
     pos += buf.utf8Write(s, pos, n);
   }
@@ -312,7 +322,9 @@ function writeBytesValue(b: Uint8Array): void {
   const n = b.length;
   writeVarint(n);
   if (n <= 32) {
-    for (let i = 0; i < n; i++) buf[pos + i] = b[i];
+    const out = buf;
+    const p = pos;
+    for (let i = 0; i < n; i++) out[p + i] = b[i];
   } else {
     buf.set(b, pos);
   }
