@@ -10,6 +10,7 @@ import { DecodeError } from '../errors.js';
 import { FastReader } from './fast-reader.js';
 import { otlpRoot } from './proto-root.js';
 import { decodeLogsRequest, decodeTraceRequest } from './request-decoder.js';
+import { encodeLogsRequest, encodeTraceRequest } from './request-encoder.js';
 import type {
   ExportLogsServiceRequest,
   ExportMetricsServiceRequest,
@@ -138,6 +139,9 @@ export function fromJsonObject<S extends Signal>(signal: S, obj: unknown): Reque
 }
 
 export function encodeRequest<S extends Signal>(signal: S, req: RequestOf[S]): Uint8Array {
+  // Traces and logs have hand-written encoders (every exported batch goes through them).
+  if (signal === 'traces') return encodeTraceRequest(req as ExportTraceServiceRequest);
+  if (signal === 'logs') return encodeLogsRequest(req as ExportLogsServiceRequest);
   return requestType[signal].encode(req as unknown as protobuf.Message).finish();
 }
 
