@@ -54,6 +54,8 @@ const SWEEP_MS = 1000;
 const RECENTLY_CLOSED_MS = 10 * 60_000;
 /** How long a path found vacated by the loop's own look is looked at again every tick. */
 const VACATED_LOOK_MS = 60_000;
+/** How often a change event looks whether the path of a file being read through a backlog still names it. */
+const PATH_LOOK_MS = 100;
 /** Rotated files compressed by logrotate and friends: not text, never adopted. */
 const COMPRESSED = /\.(gz|bz2|xz|zst|lz4|zip|Z)$/;
 
@@ -466,8 +468,10 @@ export class FileReceiver extends BaseComponent implements Receiver {
       if (this.skipped.get(path) !== 'binary') await this.added(path, false);
       return;
     }
-    // A file being read anyway needs no look: its path is checked when its end is reached.
-    if (this.dirty.has(f)) return;
+    // A file being read anyway has its path checked when its end is reached, and meanwhile at
+    // most every PATH_LOOK_MS: with a backlog, a rotation must still be seen soon, or the
+    // generations that follow could be rotated on and compressed before they are ever opened.
+    if (this.dirty.has(f) && Date.now() - f.pathCheckedAt < PATH_LOOK_MS) return;
     if (await this.checkPath(path)) this.dirty.add(f);
   }
 
@@ -479,6 +483,7 @@ export class FileReceiver extends BaseComponent implements Receiver {
   private async checkPath(path: string): Promise<boolean> {
     const f = this.byPath.get(path);
     if (!f) return false;
+    f.pathCheckedAt = Date.now();
     let st: Stats;
     try {
       st = await stat(path);

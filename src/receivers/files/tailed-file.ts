@@ -88,6 +88,8 @@ export class TailedFile {
   draining = false;
   /** ms time of opening, or of the last truncation: since when the current content is read. */
   contentSince = Date.now();
+  /** ms time the receiver last looked whether the file's path still names it. */
+  pathCheckedAt = 0;
   /** ms time of the last read that found new bytes (or of opening). */
   lastGrowthAt = this.contentSince;
   /** Size seen at the last stat. */
