@@ -56,6 +56,7 @@ interface Fetched {
  */
 export class ReadBuffers {
   private readonly free: Buffer[] = [];
+  private made = 0;
 
   constructor(
     private readonly bytes: number,
@@ -63,16 +64,21 @@ export class ReadBuffers {
   ) {}
 
   take(): Buffer {
-    return this.free.pop() ?? Buffer.allocUnsafe(this.bytes);
+    return this.free.pop() ?? this.make();
   }
 
-  /** A buffer for a read ahead, if one is free. */
+  /** A buffer for a read ahead, if one is free (or not all `spares` + 1 were made yet). */
   spare(): Buffer | undefined {
-    return this.free.pop();
+    return this.free.pop() ?? (this.made <= this.spares ? this.make() : undefined);
   }
 
   give(buf: Buffer): void {
     if (this.free.length <= this.spares) this.free.push(buf);
+  }
+
+  private make(): Buffer {
+    this.made++;
+    return Buffer.allocUnsafe(this.bytes);
   }
 }
 
