@@ -1,7 +1,8 @@
 // The trace index under 10,000 new traces per second for 60 s (BENCH_SECONDS to change), in real
 // time: every 100 ms, 1000 new traces of 3 spans each arrive as a decoded OTLP request (encoded
 // and decoded with tracetail's codec, as the receiver does) and 4 log records per trace as a file
-// log batch. The index runs with the default correlation.window (5m) and max_bytes (32 MiB).
+// log batch. The index runs with the default correlation.window (5m) and max_bytes (16 MiB;
+// BENCH_MAX_BYTES to change).
 //
 // Printed every 5 s: traces held, the index's own estimate of its bytes, the heap growth measured
 // after a full GC, evictions, and whether the feed kept up with the rate. The claim checked at
@@ -20,7 +21,7 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 60);
 const TRACES_PER_SECOND = 10_000;
 const TICK_MS = 100;
 const PER_TICK = (TRACES_PER_SECOND * TICK_MS) / 1000;
-const MAX_BYTES = 32 * 1024 * 1024;
+const MAX_BYTES = Number(process.env.BENCH_MAX_BYTES ?? 16 * 1024 * 1024);
 const WINDOW_MS = 5 * 60_000;
 
 let counter = 0n;
