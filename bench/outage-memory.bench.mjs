@@ -8,6 +8,7 @@
 //
 //   npm run bench -- outage-memory     BENCH_SECONDS=60 (outage length)  BENCH_RATE=5000 (lines/s and spans/s)
 //   BENCH_CONFIG='{"correlation":{"max_bytes":"8MiB"}}' merges config keys over the defaults (to see what memory is whose)
+//   BENCH_NODE_ARGS='--max-semi-space-size=8' gives the CLI's node these options (to compare V8 settings)
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -31,6 +32,7 @@ const TICK_MS = 100;
 const RSS_TARGET_MIB = 150;
 const DRAIN_TIMEOUT_S = Number(process.env.BENCH_DRAIN_TIMEOUT_S ?? 300);
 const CLI = new URL('../dist/cli.js', import.meta.url).pathname;
+const CLOCK_TICKS = 100; // USER_HZ, the unit of utime and stime in /proc/<pid>/stat on Linux
 
 const fmt = (n) => Math.round(n).toLocaleString('en-US');
 const mib = (b) => (b / 1048576).toFixed(1);
@@ -70,7 +72,8 @@ function startCli(dir, collectorUrl) {
   };
   for (const [k, v] of Object.entries(JSON.parse(process.env.BENCH_CONFIG ?? '{}'))) config[k] = typeof v === 'object' && v ? { ...config[k], ...v } : v;
   writeFileSync(join(dir, 'tracetail.yaml'), stringify(config));
-  const child = spawn(process.execPath, [CLI, 'run', '--config', join(dir, 'tracetail.yaml')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, CLI, 'run', '--config', join(dir, 'tracetail.yaml')], { stdio: ['ignore', 'ignore', 'pipe'] });
   const endpoints = {};
   const warnings = [];
   let partial = '';
@@ -103,6 +106,13 @@ async function waitUntil(check, timeoutMs, what) {
 function rssBytes(pid) {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) * 1024 : 0;
+}
+
+/** CPU seconds (user + system) the process has used so far, from /proc/<pid>/stat. */
+function cpuSeconds(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
 }
 
 async function metrics(url) {
@@ -149,6 +159,7 @@ const metricsUrl = `http://${cli.endpoints['metrics.endpoint']}/metrics`;
 const otlp = cli.endpoints['receivers.otlp.http.endpoint'];
 const pid = cli.child.pid;
 const startRss = rssBytes(pid);
+const startCpu = cpuSeconds(pid);
 
 const sent = { lines: 0, spanRequests: 0, spansAccepted: 0, refusals: 0 };
 const retryLater = [];
@@ -197,6 +208,7 @@ await sleep(SECONDS * 1000);
 const outageSeconds = (performance.now() - t0) / 1000;
 if (process.env.BENCH_HEAPSNAPSHOT) cli.child.kill('SIGUSR2'); // with NODE_OPTIONS=--heapsnapshot-signal=SIGUSR2
 const finalRss = rssBytes(pid);
+const outageCpu = cpuSeconds(pid) - startCpu;
 const outagePeak = Math.max(peakRss, finalRss);
 const m = await metrics(metricsUrl);
 const queueBytes = m('tracetail_export_queue_bytes');
@@ -205,6 +217,7 @@ const lag = m('tracetail_log_file_lag_bytes');
 const otlpRefused = { 429: m('tracetail_otlp_requests_total', { code: '429' }), 503: m('tracetail_otlp_requests_total', { code: '503' }) };
 const refusedBatches = { queue_full: m('tracetail_export_queue_refusals_total', { reason: 'queue_full' }), memory_limit: m('tracetail_export_queue_refusals_total', { reason: 'memory_limit' }) };
 console.log(`  RSS: ${mib(startRss)} MiB at start, peak ${mib(outagePeak)} MiB, final ${mib(finalRss)} MiB (target < ${RSS_TARGET_MIB} MiB: ${outagePeak < RSS_TARGET_MIB * 1048576 ? 'met' : 'NOT met'})`);
+console.log(`  CPU of the CLI during the outage: ${outageCpu.toFixed(1)} s (${((outageCpu / outageSeconds) * 100).toFixed(0)}% of one core)`);
 console.log(`  at the end of the outage: heap used ${mib(m('nodejs_heap_size_used_bytes'))} MiB of ${mib(m('nodejs_heap_size_total_bytes'))} MiB, external ${mib(m('nodejs_external_memory_bytes'))} MiB; trace index ${fmt(m('tracetail_correlation_index_traces'))} traces, estimated ${mib(m('tracetail_correlation_index_bytes'))} MiB`);
 const every5 = (xs) => xs.filter((_, i) => i % 5 === 4);
 console.log(`  every 5 s: RSS (MiB) ${every5(samples).map(mib).join(' ')}; spans answered 200 in the last 5 s ${every5(acceptedBySecond).map((n, i, a) => fmt(n - (a[i - 1] ?? 0))).join(' ')}`);
@@ -237,7 +250,7 @@ try {
   await ingest;
   clearInterval(sampler);
 }
-const summary = { peak_rss_mib: Number(mib(outagePeak)), final_rss_mib: Number(mib(finalRss)), queue_mib: Number(mib(queueBytes)) };
+const summary = { peak_rss_mib: Number(mib(outagePeak)), final_rss_mib: Number(mib(finalRss)), outage_cpu_s: Number(outageCpu.toFixed(1)), queue_mib: Number(mib(queueBytes)) };
 const drainPeak = Math.max(0, ...samples.slice(Math.floor(outageSeconds)));
 for (const [signal, d] of Object.entries(drain)) {
   const multiple = d.rate / RATE;

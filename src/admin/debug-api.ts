@@ -3,9 +3,8 @@
  * and the list of recent traces. Timestamps are exact decimal nanosecond strings plus
  * millisecond offsets from the trace start for drawing.
  */
-import Long from 'long';
-import type { AnyValue, KeyValue } from '../otlp/types.js';
-import { anyValueKind } from '../otlp/values.js';
+import { jsonAttributes } from '../otlp/values.js';
+import { compactAttributesJson } from '../processors/correlation/compact-attributes.js';
 import { nanosToMs, nanosToString, type ResourceInfo } from '../processors/correlation/summaries.js';
 import { SEVERITIES, severityOf } from '../metrics/log-metrics.js';
 import { durationMs, errorLogs, isError, rootSpan, services, type TraceEntry, type TraceQuery } from '../processors/correlation/trace-index.js';
@@ -17,35 +16,6 @@ const STATUS_CODES = ['STATUS_CODE_UNSET', 'STATUS_CODE_OK', 'STATUS_CODE_ERROR'
 export const TRACE_ID_RE = /^[0-9a-fA-F]{32}$/;
 export const DEFAULT_LIMIT = 50;
 export const MAX_LIMIT = 1000;
-
-/** An attribute value as JSON: int64 as a number when exact, else its decimal text; bytes as base64. */
-export function jsonValue(v: AnyValue | null | undefined): unknown {
-  const kind = anyValueKind(v);
-  if (!kind || !v) return null;
-  switch (kind) {
-    case 'intValue': {
-      const l = Long.fromValue(v.intValue!);
-      const n = l.toNumber();
-      return Number.isSafeInteger(n) ? n : l.toString();
-    }
-    case 'doubleValue':
-      return Number.isFinite(v.doubleValue) ? v.doubleValue : String(v.doubleValue);
-    case 'bytesValue':
-      return Buffer.from(v.bytesValue!).toString('base64');
-    case 'arrayValue':
-      return v.arrayValue!.values.map(jsonValue);
-    case 'kvlistValue':
-      return jsonAttributes(v.kvlistValue!.values);
-    default:
-      return v[kind];
-  }
-}
-
-export function jsonAttributes(attributes: readonly KeyValue[]): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const kv of attributes) out[kv.key] = jsonValue(kv.value);
-  return out;
-}
 
 function logCounts(e: TraceEntry): Record<string, number> {
   return Object.fromEntries(SEVERITIES.map((s, i) => [s, e.logCounts[i]]));
@@ -115,11 +85,11 @@ export function traceDocument(e: TraceEntry): Record<string, unknown> {
         offsetMs: st === undefined ? 0 : round(st - start),
         durationMs: st === undefined || en === undefined ? 0 : round(en - st),
         status: { code: STATUS_CODES[s.statusCode] ?? String(s.statusCode), message: s.statusMessage },
-        attributes: jsonAttributes(s.attributes),
+        attributes: compactAttributesJson(s.attributes),
         droppedAttributes: s.droppedAttributes,
         events: s.events.map((ev) => {
           const t = nanosToMs(ev.timeUnixNano);
-          return { name: ev.name, timeUnixNano: nanosToString(ev.timeUnixNano) ?? null, offsetMs: t === undefined ? 0 : round(t - start), attributes: jsonAttributes(ev.attributes) };
+          return { name: ev.name, timeUnixNano: nanosToString(ev.timeUnixNano) ?? null, offsetMs: t === undefined ? 0 : round(t - start), attributes: compactAttributesJson(ev.attributes) };
         }),
       };
     });
@@ -136,7 +106,7 @@ export function traceDocument(e: TraceEntry): Record<string, unknown> {
       spanId: l.spanId || null,
       service: l.resource.serviceName,
       resource: resourceIndex(l.resource),
-      attributes: jsonAttributes(l.attributes),
+      attributes: compactAttributesJson(l.attributes),
     }));
   return {
     ...traceSummary(e),

@@ -369,7 +369,7 @@ export const configSchema = z
           'duration',
           'How long a trace stays in the in-memory index after its last span or log; a log whose trace saw no span within it counts as unmatched.',
         ),
-        max_bytes: doc(size.refine((bytes) => bytes >= 65536, 'must be at least 64KiB').prefault('32MiB'), 'size', 'Memory cap of the trace index; past it the least recently active traces are evicted first.'),
+        max_bytes: doc(size.refine((bytes) => bytes >= 65536, 'must be at least 64KiB').prefault('16MiB'), 'size', 'Memory cap of the trace index; past it the least recently active traces are evicted first.'),
         inherit_resource: doc(
           z.boolean().default(true),
           'boolean',

@@ -72,3 +72,32 @@ export function findAttribute(attributes: readonly KeyValue[] | null | undefined
 export function idToHex(id: Uint8Array | null | undefined): string {
   return id && id.byteLength > 0 ? Buffer.from(id.buffer, id.byteOffset, id.byteLength).toString('hex') : '';
 }
+
+/** An attribute value as JSON: int64 as a number when exact, else its decimal text; bytes as base64. */
+export function jsonValue(v: AnyValue | null | undefined): unknown {
+  const kind = anyValueKind(v);
+  if (!kind || !v) return null;
+  switch (kind) {
+    case 'intValue': {
+      const l = Long.fromValue(v.intValue!);
+      const n = l.toNumber();
+      return Number.isSafeInteger(n) ? n : l.toString();
+    }
+    case 'doubleValue':
+      return Number.isFinite(v.doubleValue) ? v.doubleValue : String(v.doubleValue);
+    case 'bytesValue':
+      return Buffer.from(v.bytesValue!).toString('base64');
+    case 'arrayValue':
+      return v.arrayValue!.values.map(jsonValue);
+    case 'kvlistValue':
+      return jsonAttributes(v.kvlistValue!.values);
+    default:
+      return v[kind];
+  }
+}
+
+export function jsonAttributes(attributes: readonly KeyValue[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const kv of attributes) out[kv.key] = jsonValue(kv.value);
+  return out;
+}

@@ -10,6 +10,14 @@ import { join } from 'node:path';
 import type { Signal } from '../config/otel-env.js';
 import { EnvironmentError, QueueFullError } from '../errors.js';
 
+/**
+ * SQLite's page cache, in KiB (`PRAGMA cache_size`). better-sqlite3 builds SQLite with 16 MiB, which
+ * the queue fills within seconds of an outage with pages it will not read again soon: batches are
+ * appended at one end and read once, in order, at the other. 2 MiB keeps the B-tree's inner pages
+ * and the pages being written; the rest is read through the OS page cache.
+ */
+const PAGE_CACHE_KIB = 2048;
+
 export interface QueueEntry {
   id: number;
   signal: Signal;
@@ -71,6 +79,7 @@ export class Store {
       this.db = new Database(path, { timeout: 250 });
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = NORMAL');
+      this.db.pragma(`cache_size = -${PAGE_CACHE_KIB}`);
       // One tracetail per storage directory: a second one would replay the same queue.
       this.db.pragma('locking_mode = EXCLUSIVE');
       this.db.exec(`

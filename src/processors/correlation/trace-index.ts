@@ -17,7 +17,7 @@ import { hasTraceContext, SEVERITIES, severityOf, type Severity } from '../../me
 import type { LogBatch, TraceBatch } from '../../pipeline/batches.js';
 import { idToHex } from '../../otlp/values.js';
 import { StatusCode } from '../../otlp/types.js';
-import { nanosToMs, ResourceTable, summarizeLog, summarizeSpan, type LogSummary, type ResourceInfo, type SpanSummary } from './summaries.js';
+import { nanosToMs, ResourceTable, Summarizer, type LogSummary, type ResourceInfo, type SpanSummary } from './summaries.js';
 
 export type CorrelationResult = 'matched' | 'unmatched' | 'no_context';
 export type EvictionReason = 'expired' | 'memory' | 'shutdown';
@@ -29,24 +29,52 @@ export const MAX_LOGS_PER_TRACE = 1000;
 /** Index of each severity (as the log metrics bucket it) in `TraceEntry.logCounts`. */
 const SEVERITY_INDEX = Object.fromEntries(SEVERITIES.map((s, i) => [s, i])) as Record<Severity, number>;
 
-const ENTRY_BYTES = 480;
+// Estimated bytes of a trace's own entry (object, id, boxed numbers, its slot in the map), of the
+// log counts it gets with its first log, of an item's slot in its trace's list, and of the entry of
+// a trace in the low-64-bit map (only kept once a zero-high id has been seen).
+const ENTRY_BYTES = 320;
+const LOG_COUNTS_BYTES = 112;
+const SLOT_BYTES = 8;
+const LOW64_BYTES = 96;
+/** Lists of spans or logs up to this length are copied at their exact length when they grow. */
+const EXACT_LIST_LENGTH = 16;
+
+const NO_SPANS: readonly SpanSummary[] = Object.freeze([]);
+const NO_LOGS: readonly LogSummary[] = Object.freeze([]);
+const NO_LOG_COUNTS: readonly number[] = Object.freeze(SEVERITIES.map(() => 0));
 
 export interface TraceEntry {
   readonly id: string;
   /** ms since epoch, by the index clock. */
   lastActivity: number;
-  spans: SpanSummary[];
-  logs: LogSummary[];
+  spans: readonly SpanSummary[];
+  logs: readonly LogSummary[];
   droppedSpans: number;
   droppedLogs: number;
   /** Log records of this trace recorded before any of its spans: matched or unmatched later. */
   pendingLogs: number;
   errorSpans: number;
   /** Log record counts by severity, in the order of SEVERITIES (log-metrics.ts). */
-  logCounts: number[];
+  logCounts: readonly number[];
   startMs: number | undefined;
   endMs: number | undefined;
   bytes: number;
+}
+
+/**
+ * `list` with `item` at its end. Short lists (most traces hold a few spans and logs) are copied at
+ * their exact length rather than grown in place, which would leave room for 16 more items each.
+ */
+function append<T>(list: readonly T[], item: T): readonly T[] {
+  const n = list.length;
+  if (n >= EXACT_LIST_LENGTH) {
+    (list as T[]).push(item);
+    return list;
+  }
+  const out = new Array<T>(n + 1);
+  for (let i = 0; i < n; i++) out[i] = list[i];
+  out[n] = item;
+  return out;
 }
 
 export interface TraceIndexOptions {
@@ -71,11 +99,16 @@ const ZERO_HIGH = '0000000000000000';
 
 export class TraceIndex {
   private readonly traces = new Map<string, TraceEntry>();
-  /** Low 64 bits → full id, for traces with spans whose high 64 bits are not zero. */
+  /**
+   * Low 64 bits → full id, for traces with spans whose high 64 bits are not zero. Kept only once a
+   * zero-high id has been seen (most sidecars never see one), built then from the traces held.
+   */
   private readonly byLow64 = new Map<string, string>();
+  private low64Kept = false;
   /** Latest span resource per service.name (a handful of services per sidecar). */
   private readonly serviceResources = new Map<string, ResourceInfo>();
   readonly resources = new ResourceTable();
+  private readonly summarizer = new Summarizer();
   private bytesUsed = 0;
   private readonly now: () => number;
 
@@ -92,7 +125,7 @@ export class TraceIndex {
     return this.traces.size > 0 || this.serviceResources.size > 0;
   }
 
-  /** Estimated bytes held by the traces (the interned resources, at most 256, aside). */
+  /** Estimated bytes held by the traces (the interned resources and strings, both bounded, aside). */
   get bytes(): number {
     return this.bytesUsed;
   }
@@ -105,6 +138,7 @@ export class TraceIndex {
   /** The full id a zero-high trace id stands for, when the index knows one; else the id itself. */
   resolve(traceId: string): string {
     if (traceId.startsWith(ZERO_HIGH)) {
+      if (!this.low64Kept) this.keepLow64();
       const exact = this.traces.get(traceId);
       if (exact && exact.spans.length > 0) return traceId;
       const full = this.byLow64.get(traceId.slice(16));
@@ -135,21 +169,21 @@ export class TraceIndex {
           if (entry.spans.length === 0) {
             matched += entry.pendingLogs;
             entry.pendingLogs = 0;
-            if (!id.startsWith(ZERO_HIGH)) matched += this.adoptLow64(entry, now);
+            if (this.low64Kept && !id.startsWith(ZERO_HIGH)) matched += this.adoptLow64(entry, now);
           }
           if (entry.spans.length >= MAX_SPANS_PER_TRACE) {
             entry.droppedSpans++;
             dropped++;
             continue;
           }
-          const s = summarizeSpan(span, resource, scopeName);
-          entry.spans.push(s);
+          const s = this.summarizer.span(span, resource, scopeName);
+          entry.spans = append(entry.spans, s);
           if (s.statusCode === StatusCode.ERROR) entry.errorSpans++;
-          const start = nanosToMs(s.start);
-          const end = nanosToMs(s.end);
+          const start = nanosToMs(span.startTimeUnixNano);
+          const end = nanosToMs(span.endTimeUnixNano);
           if (start !== undefined && (entry.startMs === undefined || start < entry.startMs)) entry.startMs = start;
           if (end !== undefined && (entry.endMs === undefined || end > entry.endMs)) entry.endMs = end;
-          this.grow(entry, s.bytes);
+          this.grow(entry, s.bytes + SLOT_BYTES);
         }
       }
     }
@@ -179,15 +213,19 @@ export class TraceIndex {
           const entry = this.touch(this.resolve(raw), now);
           if (entry.spans.length > 0) results.matched++;
           else entry.pendingLogs++;
-          entry.logCounts[SEVERITY_INDEX[severityOf(record)]]++;
+          if (entry.logCounts === NO_LOG_COUNTS) {
+            entry.logCounts = SEVERITIES.map(() => 0);
+            this.grow(entry, LOG_COUNTS_BYTES);
+          }
+          (entry.logCounts as number[])[SEVERITY_INDEX[severityOf(record)]]++;
           if (entry.logs.length >= MAX_LOGS_PER_TRACE) {
             entry.droppedLogs++;
             dropped++;
             continue;
           }
-          const s = summarizeLog(record, resource);
-          entry.logs.push(s);
-          this.grow(entry, s.bytes);
+          const s = this.summarizer.log(record, resource);
+          entry.logs = append(entry.logs, s);
+          this.grow(entry, s.bytes + SLOT_BYTES);
         }
       }
     }
@@ -256,7 +294,7 @@ export class TraceIndex {
   /** Removes an entry; returns its pending logs (now unmatched). */
   private remove(entry: TraceEntry): number {
     this.traces.delete(entry.id);
-    if (entry.spans.length > 0 && !entry.id.startsWith(ZERO_HIGH)) {
+    if (this.low64Kept && entry.spans.length > 0 && !entry.id.startsWith(ZERO_HIGH)) {
       const low = entry.id.slice(16);
       if (this.byLow64.get(low) === entry.id) this.byLow64.delete(low);
     }
@@ -273,13 +311,13 @@ export class TraceIndex {
       entry = {
         id,
         lastActivity: now,
-        spans: [],
-        logs: [],
+        spans: NO_SPANS,
+        logs: NO_LOGS,
         droppedSpans: 0,
         droppedLogs: 0,
         pendingLogs: 0,
         errorSpans: 0,
-        logCounts: SEVERITIES.map(() => 0),
+        logCounts: NO_LOG_COUNTS,
         startMs: undefined,
         endMs: undefined,
         bytes: ENTRY_BYTES,
@@ -292,7 +330,7 @@ export class TraceIndex {
   }
 
   private grow(entry: TraceEntry, bytes: number): void {
-    entry.bytes += bytes;
+    entry.bytes = (entry.bytes + bytes) | 0;
     this.bytesUsed += bytes;
   }
 
@@ -303,20 +341,38 @@ export class TraceIndex {
   private adoptLow64(entry: TraceEntry, now: number): number {
     const low = entry.id.slice(16);
     this.byLow64.set(low, entry.id);
+    this.grow(entry, LOW64_BYTES);
     const partial = this.traces.get(ZERO_HIGH + low);
     if (!partial || partial.spans.length > 0) return 0;
     this.remove(partial);
     for (const log of partial.logs) {
       if (entry.logs.length >= MAX_LOGS_PER_TRACE) entry.droppedLogs++;
       else {
-        entry.logs.push(log);
-        this.grow(entry, log.bytes);
+        entry.logs = append(entry.logs, log);
+        this.grow(entry, log.bytes + SLOT_BYTES);
       }
     }
     entry.droppedLogs += partial.droppedLogs;
-    for (let i = 0; i < entry.logCounts.length; i++) entry.logCounts[i] += partial.logCounts[i];
+    if (partial.logCounts !== NO_LOG_COUNTS) {
+      if (entry.logCounts === NO_LOG_COUNTS) {
+        entry.logCounts = SEVERITIES.map(() => 0);
+        this.grow(entry, LOG_COUNTS_BYTES);
+      }
+      const counts = entry.logCounts as number[];
+      for (let i = 0; i < counts.length; i++) counts[i] += partial.logCounts[i];
+    }
     entry.lastActivity = now;
     return partial.pendingLogs;
+  }
+
+  /** From the first zero-high id on, full ids are kept by their low 64 bits (the traces held so far too). */
+  private keepLow64(): void {
+    this.low64Kept = true;
+    for (const entry of this.traces.values()) {
+      if (entry.spans.length === 0 || entry.id.startsWith(ZERO_HIGH)) continue;
+      this.byLow64.set(entry.id.slice(16), entry.id);
+      this.grow(entry, LOW64_BYTES);
+    }
   }
 
   private rememberService(resource: ResourceInfo): void {
@@ -370,7 +426,7 @@ export function rootSpan(e: TraceEntry): SpanSummary | undefined {
   let root: SpanSummary | undefined;
   for (const s of e.spans) {
     if (s.parentSpanId && ids.has(s.parentSpanId)) continue;
-    if (!root || (nanosToMs(s.start) ?? Infinity) < (nanosToMs(root.start) ?? Infinity)) root = s;
+    if (!root || (s.startMs ?? Infinity) < (root.startMs ?? Infinity)) root = s;
   }
   return root;
 }

@@ -1,4 +1,5 @@
 import { SpanStatusCode } from '@opentelemetry/api';
+import Long from 'long';
 import { describe, expect, it } from 'vitest';
 import { findAttribute, anyValueToString, idToHex } from '../../../../src/otlp/values.js';
 import { ResourceInheritance } from '../../../../src/processors/correlation/resource-inheritance.js';
@@ -8,6 +9,7 @@ import { createLogger } from '../../../../src/logger.js';
 import { Telemetry } from '../../../../src/metrics/telemetry.js';
 import type { LogBatch } from '../../../../src/pipeline/batches.js';
 import { Correlation } from '../../../../src/processors/correlation/correlation.js';
+import { nanosToMs, nanosToString } from '../../../../src/processors/correlation/summaries.js';
 import { logBatch, SpanRecorder } from '../../../helpers/otel.js';
 
 function setup(options: { windowMs?: number; maxBytes?: number } = {}) {
@@ -94,6 +96,50 @@ describe('trace index: correlation results', () => {
     index.addLogs(logBatch([{ body: 'again', traceId: low64Only }]));
     expect(results.matched).toBe(2);
     expect(index.get(full)!.logs).toHaveLength(2);
+  });
+
+  it('matches a zero-high log that arrives after the spans of its trace, and forgets the trace when it leaves', () => {
+    const { index, results, advance } = setup({ windowMs: 10_000 });
+    const app = new SpanRecorder();
+    const span = app.start('GET /refund');
+    span.end();
+    index.addSpans(app.takeBatch());
+    const full = span.spanContext().traceId;
+    const low64Only = '0000000000000000' + full.slice(16);
+    index.addLogs(logBatch([{ body: 'dd log after the span', traceId: low64Only }]));
+    expect(results.matched).toBe(1);
+    expect(index.get(full)!.logs.map((l) => l.body)).toEqual(['dd log after the span']);
+    advance(11_000);
+    index.sweep();
+    expect(index.size).toBe(0);
+    // The id is no longer resolved to the trace that left: its logs start a trace of their own.
+    expect(index.resolve(low64Only)).toBe(low64Only);
+    index.addLogs(logBatch([{ body: 'later', traceId: low64Only }]));
+    expect(index.get(low64Only)!.logs).toHaveLength(1);
+    expect(results.matched).toBe(1);
+  });
+
+  it('keeps span and log times to the nanosecond', () => {
+    const { index } = setup();
+    const start = Long.fromString('1714564800123456789', true);
+    const end = Long.fromString('1714564800987654321', true);
+    const traceId = Buffer.alloc(16, 0x4b);
+    const batch = {
+      resourceSpans: [{ resource: { attributes: [] }, scopeSpans: [{ spans: [{ traceId, spanId: Buffer.alloc(8, 1), name: 'exact', startTimeUnixNano: start, endTimeUnixNano: end }] }] }],
+      transport: 'http',
+    };
+    index.addSpans(batch);
+    const log = logBatch([{ body: 'exact', traceId: traceId.toString('hex') }]);
+    const time = Long.fromString('18446744073709551614', true);
+    log.resourceLogs[0].scopeLogs[0].logRecords[0].timeUnixNano = time;
+    index.addLogs(log);
+    const entry = index.get(traceId.toString('hex'))!;
+    expect(nanosToString(entry.spans[0].start)).toBe('1714564800123456789');
+    expect(nanosToString(entry.spans[0].end)).toBe('1714564800987654321');
+    expect(entry.spans[0].startMs).toBe(nanosToMs(start));
+    expect(nanosToString(entry.logs[0].time)).toBe('18446744073709551614');
+    expect(entry.startMs).toBe(nanosToMs(start));
+    expect(entry.endMs).toBe(nanosToMs(end));
   });
 
   it('counts error logs per trace and caps the logs kept per trace', () => {
