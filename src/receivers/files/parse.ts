@@ -101,7 +101,7 @@ function newLine(text: string): ParsedLine {
  * Sets body, time and severity of `line` from its `fields` and marks the keys used as taken. With
  * `keys`, also lists in `line.contextKeys` the keys the trace-context extractor reads.
  */
-export function applyWellKnownFields(line: ParsedLine, fields: Record<string, unknown>, keys?: KeyCodes): void {
+function applyWellKnownFields(line: ParsedLine, fields: Record<string, unknown>, keys?: KeyCodes): void {
   let bodyRank = NONE;
   let bodyKey = '';
   let timeRank = NONE;
@@ -185,7 +185,7 @@ function isBodyValue(v: unknown): boolean {
 }
 
 /** Leading timestamp and level word of a plain text line. */
-export function applyTextPrefix(line: ParsedLine, text: string): void {
+function applyTextPrefix(line: ParsedLine, text: string): void {
   const n = text.length;
   let i = 0;
   if (text.charCodeAt(0) === 91 /* [ */) i = 1;
@@ -301,7 +301,6 @@ function failed(text: string): ParsedLine {
   line.parseError = true;
   return line;
 }
-
 
 /** Named groups of a match as fields: unmatched optional groups are left out. */
 function groupFields(groups: Record<string, string | undefined>): Record<string, unknown> {
