@@ -29,12 +29,12 @@ import type {
   ScopeLogs,
   ScopeSpans,
   Span,
+  SpanEvent as Event,
+  SpanLink as Link,
+  SpanStatus as Status,
 } from './types.js';
 import { copyBytes, readString, viewOf, type SliceableBuffer } from './wire-strings.js';
 
-type Event = NonNullable<Span['events']>[number];
-type Link = NonNullable<Span['links']>[number];
-type Status = NonNullable<Span['status']>;
 interface EntityRef {
   schemaUrl?: string;
   type?: string;

@@ -16,8 +16,9 @@
  * on its prototypes is an empty array). Scalars at their proto3 default (0, '', false, a zero
  * Long, empty bytes) are not written, except the members of the AnyValue oneof: every member that
  * is set (its own property, not null, as protobufjs decides) is written, even empty or zero, so an
- * attribute whose value is "" or 0 keeps its type. Message fields are written whenever they are set, even when empty. Fields are written
- * in field-number order. Enums are written as int32 (a negative one as a 10-byte varint).
+ * attribute whose value is "" or 0 keeps its type. Message fields are written whenever they are
+ * set, even when empty. Fields are written in field-number order. Enums are written as int32 (a
+ * negative one as a 10-byte varint).
  */
 import Long from 'long';
 import type {
@@ -33,11 +34,11 @@ import type {
   ScopeLogs,
   ScopeSpans,
   Span,
+  SpanEvent as Event,
+  SpanLink as Link,
+  SpanStatus as Status,
 } from './types.js';
 
-type Event = NonNullable<Span['events']>[number];
-type Link = NonNullable<Span['links']>[number];
-type Status = NonNullable<Span['status']>;
 interface EntityRef {
   schemaUrl?: string | null;
   type?: string | null;

@@ -65,6 +65,10 @@ export interface Span {
   status?: { message?: string; code?: number } | null;
 }
 
+export type SpanEvent = NonNullable<Span['events']>[number];
+export type SpanLink = NonNullable<Span['links']>[number];
+export type SpanStatus = NonNullable<Span['status']>;
+
 export interface ScopeSpans {
   scope?: InstrumentationScope | null;
   spans: Span[];
