@@ -5,8 +5,8 @@
  * heap measures (bench/trace-index.bench.mjs compares them).
  */
 import Long from 'long';
-import type { AnyValue, KeyValue, LogRecord, Resource, Span } from '../../otlp/types.js';
-import { anyValueKind, anyValueToString, findAttribute, idToHex } from '../../otlp/values.js';
+import type { KeyValue, LogRecord, Resource, Span } from '../../otlp/types.js';
+import { anyValueToString, findAttribute, idToHex } from '../../otlp/values.js';
 import { compactAttributes, stringBytes, StringTable, type CompactAttributes } from './compact-attributes.js';
 
 /** Attributes kept per span, event or log record; more are counted as dropped in the view. */
@@ -24,7 +24,6 @@ export interface ResourceInfo {
   key: string;
   serviceName: string;
   attributes: readonly KeyValue[];
-  bytes: number;
 }
 
 export interface SpanEvent {
@@ -72,7 +71,6 @@ const LOG_BYTES = 104;
 const ID_BYTES = 40;
 const LONG_BYTES = 48;
 const OBJECT_BYTES = 64;
-const KEYVALUE_BYTES = 96;
 const NO_EVENTS: readonly SpanEvent[] = Object.freeze([]);
 
 // A summary keeps a timestamp as the two 32-bit halves of its nanoseconds, two small integers in
@@ -152,30 +150,6 @@ class KeptLog implements LogSummary {
   }
 }
 
-/** Estimated bytes of an attribute value (nested values walked to a small depth). */
-function valueBytes(v: AnyValue | null | undefined, depth = 0): number {
-  const kind = anyValueKind(v);
-  if (!kind || !v) return 16;
-  switch (kind) {
-    case 'stringValue':
-      return stringBytes(v.stringValue);
-    case 'bytesValue':
-      return 64 + v.bytesValue!.byteLength;
-    case 'arrayValue':
-      return depth > 2 ? 256 : 32 + v.arrayValue!.values.reduce((n, x) => n + valueBytes(x, depth + 1), 0);
-    case 'kvlistValue':
-      return depth > 2 ? 256 : 32 + v.kvlistValue!.values.reduce((n, kv) => n + KEYVALUE_BYTES + stringBytes(kv.key) + valueBytes(kv.value, depth + 1), 0);
-    default:
-      return 48;
-  }
-}
-
-function attributesBytes(attributes: readonly KeyValue[]): number {
-  let n = 32;
-  for (const kv of attributes) n += KEYVALUE_BYTES + stringBytes(kv.key) + valueBytes(kv.value);
-  return n;
-}
-
 function capped(attributes: readonly KeyValue[] | null | undefined): readonly KeyValue[] {
   if (!attributes || attributes.length === 0) return [];
   return attributes.length > MAX_ATTRIBUTES ? attributes.slice(0, MAX_ATTRIBUTES) : attributes;
@@ -189,12 +163,6 @@ export class ResourceTable {
 
   constructor(private readonly maxEntries = 256) {}
 
-  get bytes(): number {
-    let n = 0;
-    for (const r of this.byKey.values()) n += r.bytes;
-    return n;
-  }
-
   intern(resource: Resource | null | undefined): ResourceInfo {
     if (resource && this.byObject.has(resource)) return this.byObject.get(resource)!;
     const attributes = capped(resource?.attributes);
@@ -206,7 +174,6 @@ export class ResourceTable {
         key,
         serviceName: service ? anyValueToString(service) : '',
         attributes,
-        bytes: OBJECT_BYTES + stringBytes(key) + attributesBytes(attributes),
       };
       // Oldest first out: a resource still referenced by a trace stays alive through it.
       if (this.byKey.size >= this.maxEntries) this.byKey.delete(this.byKey.keys().next().value!);
