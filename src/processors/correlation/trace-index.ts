@@ -213,11 +213,7 @@ export class TraceIndex {
           const entry = this.touch(this.resolve(raw), now);
           if (entry.spans.length > 0) results.matched++;
           else entry.pendingLogs++;
-          if (entry.logCounts === NO_LOG_COUNTS) {
-            entry.logCounts = SEVERITIES.map(() => 0);
-            this.grow(entry, LOG_COUNTS_BYTES);
-          }
-          (entry.logCounts as number[])[SEVERITY_INDEX[severityOf(record)]]++;
+          this.logCounts(entry)[SEVERITY_INDEX[severityOf(record)]]++;
           if (entry.logs.length >= MAX_LOGS_PER_TRACE) {
             entry.droppedLogs++;
             dropped++;
@@ -354,15 +350,20 @@ export class TraceIndex {
     }
     entry.droppedLogs += partial.droppedLogs;
     if (partial.logCounts !== NO_LOG_COUNTS) {
-      if (entry.logCounts === NO_LOG_COUNTS) {
-        entry.logCounts = SEVERITIES.map(() => 0);
-        this.grow(entry, LOG_COUNTS_BYTES);
-      }
-      const counts = entry.logCounts as number[];
+      const counts = this.logCounts(entry);
       for (let i = 0; i < counts.length; i++) counts[i] += partial.logCounts[i];
     }
     entry.lastActivity = now;
     return partial.pendingLogs;
+  }
+
+  /** The log counts of `entry`, made (and counted) with its first log. */
+  private logCounts(entry: TraceEntry): number[] {
+    if (entry.logCounts === NO_LOG_COUNTS) {
+      entry.logCounts = SEVERITIES.map(() => 0);
+      this.grow(entry, LOG_COUNTS_BYTES);
+    }
+    return entry.logCounts as number[];
   }
 
   /** From the first zero-high id on, full ids are kept by their low 64 bits (the traces held so far too). */
