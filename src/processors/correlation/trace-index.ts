@@ -179,7 +179,7 @@ export class TraceIndex {
           const s = this.summarizer.span(span, resource, scopeName);
           entry.spans = append(entry.spans, s);
           if (s.statusCode === StatusCode.ERROR) entry.errorSpans++;
-          const start = nanosToMs(span.startTimeUnixNano);
+          const start = s.startMs;
           const end = nanosToMs(span.endTimeUnixNano);
           if (start !== undefined && (entry.startMs === undefined || start < entry.startMs)) entry.startMs = start;
           if (end !== undefined && (entry.endMs === undefined || end > entry.endMs)) entry.endMs = end;
