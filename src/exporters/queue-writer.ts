@@ -1,6 +1,8 @@
 /**
- * The entry of the durable queue: encodes a batch as an OTLP protobuf request and writes it, with
- * the checkpoints it carries, in one transaction. When `consume()` resolves the batch is on disk.
+ * The entry of the durable queue: encodes a batch as an OTLP protobuf request (or takes the request
+ * as it was received: metrics, and spans that came as protobuf) and writes it, with the
+ * checkpoints it carries, in one transaction. The sender concatenates entries into one request,
+ * which protobuf reads as the entries merged, so received and encoded entries mix freely. When `consume()` resolves the batch is on disk.
  * When it rejects (a backpressure error: queue full, memory limit, stopping) nothing of the batch
  * was kept and the caller must wait `retryAfterMs` and try again; every refusal is counted.
  */
@@ -81,8 +83,10 @@ export class QueueWriter<S extends Signal> implements Consumer<BatchOf[S]> {
         return { payload: b.payload, items: b.items };
       }
       case 'traces': {
-        const req = { resourceSpans: (batch as TraceBatch).resourceSpans };
-        return { payload: encodeRequest('traces', req), items: countItems('traces', req) };
+        const b = batch as TraceBatch;
+        const req = { resourceSpans: b.resourceSpans };
+        // Spans received as protobuf are stored as received (see TraceBatch.encoded).
+        return { payload: b.encoded ?? encodeRequest('traces', req), items: countItems('traces', req) };
       }
       default: {
         const req = { resourceLogs: (batch as LogBatch).resourceLogs };

@@ -12,6 +12,16 @@ export interface LogBatch {
 
 export interface TraceBatch {
   resourceSpans: ResourceSpans[];
+  /**
+   * The same spans as an encoded ExportTraceServiceRequest, exactly as received (an OTLP protobuf
+   * request, after decompression), so the queue writer can store it instead of encoding
+   * `resourceSpans` again. Whoever sets it vouches that it holds exactly `resourceSpans`: the OTLP
+   * ingest leaves it unset when it removed spans (invalid ids) and for JSON requests. It may also
+   * hold fields the client sent that tracetail does not know (they go on to the backend, which
+   * ignores unknown fields). The pipeline drops it before its processors run (see Pipeline), so a
+   * processor that changes spans never has stale bytes exported in their place.
+   */
+  encoded?: Uint8Array;
   transport: string;
 }
 

@@ -12,7 +12,13 @@ export interface Observer<B> {
   observe(batch: B): void;
 }
 
-/** processors → next (the durable queue) → observers. */
+/**
+ * processors → next (the durable queue) → observers.
+ *
+ * A batch may carry its items already encoded, as received (`TraceBatch.encoded`), for the queue
+ * to store as they are. When the pipeline has processors it drops those bytes before the first
+ * one runs: a processor may change the items, and the queue must then encode what it returns.
+ */
 export class Pipeline<B> implements Consumer<B> {
   constructor(
     private readonly next: Consumer<B>,
@@ -22,8 +28,19 @@ export class Pipeline<B> implements Consumer<B> {
 
   async consume(batch: B): Promise<void> {
     let b = batch;
-    for (const p of this.processors) b = p.process(b);
+    if (this.processors.length > 0) {
+      b = withoutEncoded(b);
+      for (const p of this.processors) b = p.process(b);
+    }
     await this.next.consume(b);
     for (const o of this.observers) o.observe(b);
   }
+}
+
+/** The batch without its received bytes (a shallow copy; the caller's batch is not changed). */
+function withoutEncoded<B>(batch: B): B {
+  if ((batch as { encoded?: unknown }).encoded === undefined) return batch;
+  const copy = { ...batch } as B & { encoded?: unknown };
+  delete copy.encoded;
+  return copy;
 }

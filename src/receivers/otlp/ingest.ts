@@ -1,7 +1,9 @@
 /**
  * What OTLP/HTTP and OTLP/gRPC share once a request body is in memory: decode it with the codec,
  * refuse invalid items (partial success), hand the batch to the pipeline and wait until it is
- * durable. The transports only map the outcome to their status codes.
+ * durable. The transports only map the outcome to their status codes. A protobuf trace request
+ * from which nothing was refused travels with its body (`TraceBatch.encoded`), which the queue
+ * stores as it is; metrics are always forwarded as received.
  *
  * Pushing back: `consume()` rejects with a backpressure error when the sidecar cannot take the
  * batch now (nothing of it was kept). The queue being full (the backend is down or slow) and the
@@ -57,7 +59,10 @@ export class OtlpIngest {
         const req = decodeRequest('traces', body, format);
         const rejection = rejectInvalidSpans(req);
         const accepted = countItems('traces', req);
-        if (accepted > 0) await this.consumers.traces.consume({ resourceSpans: req.resourceSpans, transport });
+        // A protobuf body that lost no span goes into the queue as received, not encoded again
+        // (the spans are still decoded: the id check and the observers need them).
+        const encoded = format === 'protobuf' && !rejection ? body : undefined;
+        if (accepted > 0) await this.consumers.traces.consume({ resourceSpans: req.resourceSpans, encoded, transport });
         this.metrics.spansReceived.inc(accepted);
         return { accepted, partial: this.partial('traces', rejection) };
       }
