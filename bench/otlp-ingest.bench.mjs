@@ -7,9 +7,19 @@
 // is printed (decode: the process; servers: the server thread, read from /proc on Linux), which
 // moves less with other load than wall-clock rates do.
 //
+// Then the ingest into the durable queue, in-process without HTTP: decode, id checks, the trace
+// pipeline and the queue writer into SQLite in a temp dir. Spans received as protobuf are queued
+// as received; beside that, the same requests with the received bytes taken off the batch, so the
+// queue writer encodes the spans again (what it always did before). The two alternate; CPU time
+// of the process per span is printed for each run (queue entries are deleted between rounds of
+// requests, outside the measurement).
+//
 //   npm run bench -- otlp-ingest          BENCH_SECONDS=5 (per run)  BENCH_CONCURRENCY=4
-import { existsSync, readFileSync } from 'node:fs';
+//   BENCH_ONLY=decode|servers|queue       BENCH_ROUNDS=3 (queue: runs of each kind)
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import Long from 'long';
@@ -18,9 +28,16 @@ import { createLogger } from '../dist/logger.js';
 import { Telemetry } from '../dist/metrics/telemetry.js';
 import { decodeRequest, encodeRequest, requestType } from '../dist/otlp/codec.js';
 import { buildOtlpReceivers } from '../dist/receivers/otlp/index.js';
+import { OtlpIngest } from '../dist/receivers/otlp/ingest.js';
+import { TransportMetrics } from '../dist/receivers/otlp/otlp-metrics.js';
+import { QueueWriter } from '../dist/exporters/queue-writer.js';
+import { Pipeline } from '../dist/pipeline/pipeline.js';
+import { Store } from '../dist/storage/store.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 4);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ONLY = process.env.BENCH_ONLY;
 const SPANS = 512;
 
 // ---- a realistic batch: HTTP server spans with the usual semantic-convention attributes -------
@@ -190,31 +207,89 @@ function decodeOnly(signal, payload) {
   return { itemsPerSec: (n * SPANS) / s, bytesPerSec: (n * payload.length) / s, cpuUsPerItem: cpuUs / (n * SPANS), bytesPerCpuSec: (n * payload.length) / (cpuUs / 1e6) };
 }
 
+/**
+ * Ingest → trace pipeline → queue writer → SQLite, for `seconds`: `received` as tracetail does
+ * it (the batch carries the received bytes), `encoded` with them taken off (the writer encodes).
+ */
+async function ingestToQueue(mode, seconds) {
+  const dir = mkdtempSync(join(tmpdir(), 'tracetail-bench-queue-'));
+  const store = Store.open(dir, { maxQueueBytes: 1 << 30 });
+  const pipeline = new Pipeline(new QueueWriter('traces', store));
+  const traces = mode === 'received' ? pipeline : { consume: (b) => pipeline.consume({ ...b, encoded: undefined }) };
+  const noop = { consume: async () => {} };
+  const ingest = new OtlpIngest('http', { traces, logs: noop, metrics: noop }, new TransportMetrics(new Telemetry({ processMetrics: false }), 'http'), createLogger('silent'));
+  const drain = () => {
+    const entries = store.peek('traces', 0, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, 100_000);
+    if (entries.length > 0) store.ack('traces', entries);
+  };
+  const PER_ROUND = 16;
+  for (let i = 0; i < 40; i++) await ingest.ingest('traces', body, 'protobuf');
+  drain();
+  let cpuUs = 0;
+  let requests = 0;
+  const t0 = performance.now();
+  while (performance.now() - t0 < seconds * 1000) {
+    const c0 = process.cpuUsage();
+    for (let i = 0; i < PER_ROUND; i++) await ingest.ingest('traces', body, 'protobuf');
+    const c = process.cpuUsage(c0);
+    cpuUs += c.user + c.system;
+    requests += PER_ROUND;
+    drain();
+  }
+  const bytes = store.queuedBytes;
+  store.close();
+  rmSync(dir, { recursive: true, force: true });
+  if (bytes !== 0) throw new Error(`queue not drained: ${bytes} bytes left`);
+  return { cpuUsPerSpan: cpuUs / (requests * SPANS), requests };
+}
+
 const fmt = (n) => Math.round(n).toLocaleString('en-US');
 const mb = (n) => `${(n / 1e6).toFixed(1)} MB/s`;
 
 const cpu = (us) => (us === undefined ? '' : `  ${us.toFixed(2)} µs CPU/span`);
 
 console.log(`request: ${SPANS} spans, ${body.length} bytes protobuf; ${SECONDS} s per run after 1 s warm-up; ${CONCURRENCY} requests in flight`);
-for (const [signal, payload, what] of [['traces', body, 'spans'], ['logs', logsBody, 'log records']]) {
-  const d = decodeOnly(signal, payload);
-  const label = `decode only, ${signal} (${payload.length} bytes):`.padEnd(37);
-  console.log(`${label}${fmt(d.itemsPerSec)} ${what}/s  ${mb(d.bytesPerSec)}  ${d.cpuUsPerItem.toFixed(2)} µs CPU/item  ${mb(d.bytesPerCpuSec).replace('/s', ' per CPU-s')}`);
-}
-const runs = { bare: [], receiver: [] };
-for (let round = 0; round < 2; round++) {
-  for (const [name, start] of [['bare', startBare], ['receiver', startReceiver]]) {
-    const r = await measure(start);
-    runs[name].push(r);
-    const label = name === 'bare' ? 'bare node:http (read + 200): ' : 'tracetail OTLP/HTTP receiver: ';
-    console.log(`${label}  ${fmt(r.spansPerSec)} spans/s  ${mb(r.bytesPerSec)}  server event loop ${(r.elu * 100).toFixed(0)}% busy${cpu(r.cpuUsPerSpan)}${r.failed ? `  (${r.failed} failed)` : ''}`);
+if (!ONLY || ONLY === 'decode') {
+  for (const [signal, payload, what] of [['traces', body, 'spans'], ['logs', logsBody, 'log records']]) {
+    const d = decodeOnly(signal, payload);
+    const label = `decode only, ${signal} (${payload.length} bytes):`.padEnd(37);
+    console.log(`${label}${fmt(d.itemsPerSec)} ${what}/s  ${mb(d.bytesPerSec)}  ${d.cpuUsPerItem.toFixed(2)} µs CPU/item  ${mb(d.bytesPerCpuSec).replace('/s', ' per CPU-s')}`);
   }
 }
-const best = (xs) => xs.reduce((a, b) => (b.bytesPerSec > a.bytesPerSec ? b : a));
-const bare = best(runs.bare);
-const receiver = best(runs.receiver);
-console.log(`\nbest of ${runs.bare.length}: receiver ${fmt(receiver.spansPerSec)} spans/s (goal >= 150,000); ratio to the bare server ${(receiver.bytesPerSec / bare.bytesPerSec).toFixed(2)} (goal >= 0.5)`);
-const least = (xs) => Math.min(...xs.map((r) => r.cpuUsPerSpan ?? Infinity));
-if (Number.isFinite(least(runs.bare)) && Number.isFinite(least(runs.receiver))) {
-  console.log(`server thread CPU per span, least of ${runs.bare.length}: receiver ${least(runs.receiver).toFixed(2)} µs, bare ${least(runs.bare).toFixed(2)} µs; ratio by CPU ${(least(runs.bare) / least(runs.receiver)).toFixed(2)}`);
+if (!ONLY || ONLY === 'servers') {
+  const runs = { bare: [], receiver: [] };
+  for (let round = 0; round < 2; round++) {
+    for (const [name, start] of [['bare', startBare], ['receiver', startReceiver]]) {
+      const r = await measure(start);
+      runs[name].push(r);
+      const label = name === 'bare' ? 'bare node:http (read + 200): ' : 'tracetail OTLP/HTTP receiver: ';
+      console.log(`${label}  ${fmt(r.spansPerSec)} spans/s  ${mb(r.bytesPerSec)}  server event loop ${(r.elu * 100).toFixed(0)}% busy${cpu(r.cpuUsPerSpan)}${r.failed ? `  (${r.failed} failed)` : ''}`);
+    }
+  }
+  const best = (xs) => xs.reduce((a, b) => (b.bytesPerSec > a.bytesPerSec ? b : a));
+  const bare = best(runs.bare);
+  const receiver = best(runs.receiver);
+  console.log(`\nbest of ${runs.bare.length}: receiver ${fmt(receiver.spansPerSec)} spans/s (goal >= 150,000); ratio to the bare server ${(receiver.bytesPerSec / bare.bytesPerSec).toFixed(2)} (goal >= 0.5)`);
+  const least = (xs) => Math.min(...xs.map((r) => r.cpuUsPerSpan ?? Infinity));
+  if (Number.isFinite(least(runs.bare)) && Number.isFinite(least(runs.receiver))) {
+    console.log(`server thread CPU per span, least of ${runs.bare.length}: receiver ${least(runs.receiver).toFixed(2)} µs, bare ${least(runs.bare).toFixed(2)} µs; ratio by CPU ${(least(runs.bare) / least(runs.receiver)).toFixed(2)}`);
+  }
+}
+if (!ONLY || ONLY === 'queue') {
+  const runs = { received: [], encoded: [] };
+  const label = { received: 'queued as received', encoded: 'encoded again' };
+  for (let round = 0; round < ROUNDS; round++) {
+    // Alternate which goes first, so a change in the machine's load falls on both.
+    for (const mode of round % 2 === 0 ? ['received', 'encoded'] : ['encoded', 'received']) {
+      const r = await ingestToQueue(mode, SECONDS);
+      runs[mode].push(r.cpuUsPerSpan);
+      console.log(`ingest → queue (SQLite), ${label[mode]}:`.padEnd(46) + `${r.cpuUsPerSpan.toFixed(2)} µs CPU/span  (${r.requests} requests)`);
+    }
+  }
+  const range = (xs) => `${Math.min(...xs).toFixed(2)} to ${Math.max(...xs).toFixed(2)}`;
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  console.log(
+    `\ningest → queue, CPU per span over ${ROUNDS} runs each: queued as received ${range(runs.received)} µs, encoded again ${range(runs.encoded)} µs; ` +
+      `medians ${median(runs.received).toFixed(2)} and ${median(runs.encoded).toFixed(2)} µs (${(median(runs.encoded) / median(runs.received)).toFixed(2)}x)`,
+  );
 }
