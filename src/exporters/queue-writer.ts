@@ -2,8 +2,8 @@
  * The entry of the durable queue: encodes a batch as an OTLP protobuf request (or takes the request
  * as it was received: metrics, and spans that came as protobuf) and writes it, with the
  * checkpoints it carries, in one transaction. The sender concatenates entries into one request,
- * which protobuf reads as the entries merged, so received and encoded entries mix freely. When `consume()` resolves the batch is on disk.
- * When it rejects (a backpressure error: queue full, memory limit, stopping) nothing of the batch
+ * which protobuf reads as the entries merged, so received and encoded entries mix freely. When
+ * `consume()` resolves the batch is on disk. When it rejects (a backpressure error: queue full, memory limit, stopping) nothing of the batch
  * was kept and the caller must wait `retryAfterMs` and try again; every refusal is counted.
  */
 import type { Consumer } from '../component.js';
