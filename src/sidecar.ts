@@ -96,6 +96,7 @@ export class Sidecar {
         onEnqueued: () => sender.wake(),
         admit: () => memory.admit(),
         telemetry,
+        limits: batchOptions(config, signal),
       });
     }
     this.writers = Object.values(writers);

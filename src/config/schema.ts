@@ -211,8 +211,8 @@ const batchOverride = z
 
 const batch = z
   .object({
-    max_items: doc(z.number().int().positive().default(8192), 'integer', 'Most items (spans, log records, data points) in one export request; a full batch leaves at once (the Collector batch processor\'s send_batch_size).'),
-    max_bytes: doc(size.prefault('4MiB'), 'size', 'Most bytes in one export request, before compression.'),
+    max_items: doc(z.number().int().positive().default(8192), 'integer', 'Most items (spans, log records, data points) in one export request; a full batch leaves at once (the Collector batch processor\'s send_batch_size). A larger trace or logs request from the app is queued in parts.'),
+    max_bytes: doc(size.prefault('4MiB'), 'size', 'Most bytes in one export request, before compression. A larger trace or logs request from the app is queued in parts.'),
     timeout: doc(duration.prefault('200ms'), 'duration', 'How long the oldest queued item waits for a batch to fill.'),
     traces: doc(batchOverride.nullable().default(null), 'map | null', 'Overrides of max_items, max_bytes and timeout for traces.'),
     logs: doc(batchOverride.nullable().default(null), 'map | null', 'Overrides of max_items, max_bytes and timeout for logs.'),

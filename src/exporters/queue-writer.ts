@@ -1,18 +1,20 @@
 /**
  * The entry of the durable queue: encodes a batch as an OTLP protobuf request (or takes the request
  * as it was received: metrics, and spans that came as protobuf) and writes it, with the
- * checkpoints it carries, in one transaction. The sender concatenates entries into one request,
- * which protobuf reads as the entries merged, so received and encoded entries mix freely. When
- * `consume()` resolves the batch is on disk. When it rejects (a backpressure error: queue full, memory limit, stopping) nothing of the batch
- * was kept and the caller must wait `retryAfterMs` and try again; every refusal is counted.
+ * checkpoints it carries, in one transaction. A trace or logs batch larger than an export request
+ * may be (`limits`) is written as several entries, in the same transaction. The sender
+ * concatenates entries into one request, which protobuf reads as the entries merged, so received
+ * and encoded entries mix freely. When `consume()` resolves the batch is on disk. When it rejects
+ * (a backpressure error: queue full, memory limit, stopping) nothing of the batch was kept and the
+ * caller must wait `retryAfterMs` and try again; every refusal is counted.
  */
 import type { Consumer } from '../component.js';
 import type { Signal } from '../config/otel-env.js';
 import { isBackpressure, StoppedError, type BackpressureError } from '../errors.js';
 import type { Telemetry } from '../metrics/telemetry.js';
-import { countItems, encodeRequest } from '../otlp/codec.js';
 import type { BatchOf, LogBatch, MetricBatch, TraceBatch } from '../pipeline/batches.js';
 import type { Store } from '../storage/store.js';
+import { encodeWithin, type EncodedPart, type SplitLimits } from './split-request.js';
 
 export interface QueueWriterOptions {
   /** Called after every write so the sender can wake up. */
@@ -21,7 +23,14 @@ export interface QueueWriterOptions {
   admit?: () => void;
   /** Counts refusals in `tracetail_export_queue_refusals_total`. */
   telemetry?: Telemetry;
+  /**
+   * The export request limits (`export.batch`): a trace or logs batch past them is queued as
+   * several entries, each within them, so that no export request has to be larger.
+   */
+  limits?: SplitLimits;
 }
+
+const NO_LIMITS: SplitLimits = { maxItems: Infinity, maxBytes: Infinity };
 
 const REFUSAL_REASON: Record<BackpressureError['code'], string> = {
   TT_QUEUE_FULL: 'queue_full',
@@ -62,13 +71,16 @@ export class QueueWriter<S extends Signal> implements Consumer<BatchOf[S]> {
     try {
       if (this.stopped) throw new StoppedError('tracetail is stopping');
       this.options.admit?.();
-      const { payload, items } = this.encode(batch);
+      const parts = this.encode(batch);
       const checkpoints = (batch as LogBatch).checkpoints ?? [];
-      if (items === 0) {
+      if (parts.every((p) => p.items === 0)) {
         if (checkpoints.length > 0) this.store.saveCheckpoints(checkpoints);
         return;
       }
-      this.store.enqueue([{ signal: this.signal, payload, items }], checkpoints);
+      this.store.enqueue(
+        parts.map(({ payload, items }) => ({ signal: this.signal, payload, items })),
+        checkpoints,
+      );
     } catch (err) {
       if (isBackpressure(err)) this.refusals?.[REFUSAL_REASON[err.code]].inc();
       throw err;
@@ -76,22 +88,21 @@ export class QueueWriter<S extends Signal> implements Consumer<BatchOf[S]> {
     this.options.onEnqueued?.();
   }
 
-  private encode(batch: BatchOf[S]): { payload: Uint8Array; items: number } {
+  /** The batch as queue entries: one, or several when it is larger than an export request may be. */
+  private encode(batch: BatchOf[S]): EncodedPart[] {
+    const limits = this.options.limits ?? NO_LIMITS;
     switch (this.signal) {
       case 'metrics': {
         const b = batch as MetricBatch;
-        return { payload: b.payload, items: b.items };
+        return [{ payload: b.payload, items: b.items }];
       }
       case 'traces': {
         const b = batch as TraceBatch;
-        const req = { resourceSpans: b.resourceSpans };
         // Spans received as protobuf are stored as received (see TraceBatch.encoded).
-        return { payload: b.encoded ?? encodeRequest('traces', req), items: countItems('traces', req) };
+        return encodeWithin('traces', { resourceSpans: b.resourceSpans }, limits, b.encoded);
       }
-      default: {
-        const req = { resourceLogs: (batch as LogBatch).resourceLogs };
-        return { payload: encodeRequest('logs', req), items: countItems('logs', req) };
-      }
+      default:
+        return encodeWithin('logs', { resourceLogs: (batch as LogBatch).resourceLogs }, limits);
     }
   }
 }
