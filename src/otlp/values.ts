@@ -102,7 +102,8 @@ export function jsonValue(v: AnyValue | null | undefined): unknown {
   if (!kind || !v) return null;
   switch (kind) {
     case 'intValue': {
-      const l = Long.fromValue(v.intValue!);
+      const i = v.intValue!;
+      const l = Long.isLong(i) ? i : Long.fromValue(i);
       const n = l.toNumber();
       return Number.isSafeInteger(n) ? n : l.toString();
     }

@@ -68,19 +68,42 @@ function anyValueBytes(v: AnyValue | null | undefined, depth = 0): number {
   }
 }
 
-/** The kept form of a value, and its estimated bytes. */
-function compactValue(v: AnyValue | null | undefined): [CompactValue, number] {
+/** Estimated bytes of the value compactValue returned last (no pair allocated per attribute). */
+let valueBytes = 0;
+
+/** The kept form of a value; its estimated bytes are left in `valueBytes`. */
+function compactValue(v: AnyValue | null | undefined): CompactValue {
   const kind = anyValueKind(v);
-  if (kind === 'arrayValue' || kind === 'kvlistValue') return [v!, anyValueBytes(v)];
-  const json = jsonValue(v) as string | number | boolean | null;
-  switch (typeof json) {
-    case 'string':
-      return [json, stringBytes(json)];
-    case 'number':
+  switch (kind) {
+    case 'stringValue': {
+      const s = v!.stringValue!;
+      valueBytes = stringBytes(s);
+      return s;
+    }
+    case 'boolValue':
+      valueBytes = 0;
+      return v!.boolValue!;
+    case 'arrayValue':
+    case 'kvlistValue':
+      valueBytes = anyValueBytes(v);
+      return v!;
+    case undefined:
+      valueBytes = 0;
+      return null;
+    default: {
+      const json = jsonValue(v) as string | number;
+      if (typeof json === 'string') {
+        valueBytes = stringBytes(json);
+        return json;
+      }
       // An integer that fits in 31 bits is kept unboxed (`| 0` tells V8 so), any other number boxed.
-      return (json | 0) === json ? [json | 0, 0] : [json, NUMBER_BYTES];
-    default:
-      return [json, 0];
+      if ((json | 0) === json) {
+        valueBytes = 0;
+        return json | 0;
+      }
+      valueBytes = NUMBER_BYTES;
+      return json;
+    }
   }
 }
 
@@ -105,9 +128,8 @@ export function compactAttributes(attributes: readonly KeyValue[] | null | undef
     const key = kv.key ?? '';
     const shared = keys.intern(key);
     if (shared === undefined) bytes += stringBytes(key);
-    const [value, valueBytes] = compactValue(kv.value);
     out[2 * i] = shared ?? key;
-    out[2 * i + 1] = value;
+    out[2 * i + 1] = compactValue(kv.value);
     bytes += valueBytes;
   }
   // Counts as small integers (`| 0`): a field that V8 sees holding a double costs a box per object.
