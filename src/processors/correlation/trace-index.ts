@@ -98,7 +98,10 @@ export interface TraceQuery {
 const ZERO_HIGH = '0000000000000000';
 
 export class TraceIndex {
+  /** Least recently active first (an entry is moved to the end when touched). */
   private readonly traces = new Map<string, TraceEntry>();
+  /** The entry touched last, at the end of `traces`: touching it again need not move it. */
+  private newest: TraceEntry | undefined;
   /**
    * Low 64 bits → full id, for traces with spans whose high 64 bits are not zero. Kept only once a
    * zero-high id has been seen (most sidecars never see one), built then from the traces held.
@@ -265,6 +268,7 @@ export class TraceIndex {
       evicted++;
     }
     this.traces.clear();
+    this.newest = undefined;
     this.byLow64.clear();
     this.bytesUsed = 0;
     if (evicted > 0) this.options.onEvicted?.('shutdown', evicted);
@@ -290,6 +294,7 @@ export class TraceIndex {
   /** Removes an entry; returns its pending logs (now unmatched). */
   private remove(entry: TraceEntry): number {
     this.traces.delete(entry.id);
+    if (entry === this.newest) this.newest = undefined;
     if (this.low64Kept && entry.spans.length > 0 && !entry.id.startsWith(ZERO_HIGH)) {
       const low = entry.id.slice(16);
       if (this.byLow64.get(low) === entry.id) this.byLow64.delete(low);
@@ -301,6 +306,11 @@ export class TraceIndex {
   /** The entry of `id`, created if new, moved to the most recent end. */
   private touch(id: string, now: number): TraceEntry {
     let entry = this.traces.get(id);
+    if (entry !== undefined && entry === this.newest) {
+      // Spans and records of one trace tend to come one after the other: already at the end.
+      entry.lastActivity = now;
+      return entry;
+    }
     if (entry) {
       this.traces.delete(id);
     } else {
@@ -322,6 +332,7 @@ export class TraceIndex {
     }
     entry.lastActivity = now;
     this.traces.set(id, entry);
+    this.newest = entry;
     return entry;
   }
 
