@@ -102,6 +102,8 @@ export class TraceIndex {
   private readonly traces = new Map<string, TraceEntry>();
   /** The entry touched last, at the end of `traces`: touching it again need not move it. */
   private newest: TraceEntry | undefined;
+  /** Whether a span was ever kept: until then no log can inherit a span resource. */
+  private sawSpans = false;
   /**
    * Low 64 bits → full id, for traces with spans whose high 64 bits are not zero. Kept only once a
    * zero-high id has been seen (most sidecars never see one), built then from the traces held.
@@ -123,9 +125,12 @@ export class TraceIndex {
     return this.traces.size;
   }
 
-  /** True when a log may inherit something: traces are held, or a service's span resource is known. */
+  /**
+   * True when a log may inherit something: a span was kept (traces held only for their logs give
+   * nothing to inherit), or a service's span resource is known.
+   */
   get hasSpanResources(): boolean {
-    return this.traces.size > 0 || this.serviceResources.size > 0;
+    return this.sawSpans || this.serviceResources.size > 0;
   }
 
   /** Estimated bytes held by the traces (the interned resources and strings, both bounded, aside). */
@@ -181,6 +186,7 @@ export class TraceIndex {
           }
           const s = this.summarizer.span(span, resource, scopeName);
           entry.spans = append(entry.spans, s);
+          this.sawSpans = true;
           if (s.statusCode === StatusCode.ERROR) entry.errorSpans++;
           const start = s.startMs;
           const end = nanosToMs(span.endTimeUnixNano);

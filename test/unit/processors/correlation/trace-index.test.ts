@@ -56,6 +56,37 @@ describe('trace index: correlation results', () => {
     expect(results).toEqual({ matched: 3, unmatched: 0, no_context: 0 });
   });
 
+  it('has span resources to give only once a span was kept, not while it holds logs alone', () => {
+    const { index } = setup();
+    const app = new SpanRecorder();
+    const span = app.start('GET /orders');
+    index.addLogs(logBatch([{ body: 'before its span', span }]));
+    expect(index.size).toBe(1);
+    expect(index.hasSpanResources).toBe(false);
+    span.end();
+    index.addSpans(app.takeBatch());
+    expect(index.hasSpanResources).toBe(true);
+  });
+
+  it('keeps traces in order of their last activity, a trace touched twice in a row included', () => {
+    const { index, evicted, advance } = setup({ windowMs: 30_000 });
+    const app = new SpanRecorder();
+    const [x, y] = [app.start('x'), app.start('y')];
+    index.addLogs(logBatch([{ body: 'x1', span: x }]));
+    advance(10_000);
+    index.addLogs(logBatch([{ body: 'y1', span: y }]));
+    advance(10_000);
+    index.addLogs(logBatch([{ body: 'x2', span: x }, { body: 'x3', span: x }]));
+    advance(10_000);
+    index.addLogs(logBatch([{ body: 'y2', span: y }, { body: 'y3', span: y }]));
+    advance(25_000);
+    index.sweep();
+    // x was last active 10 s before y: it alone expired, although y came second.
+    expect(evicted.expired).toBe(1);
+    expect(index.get(x.spanContext().traceId)).toBeUndefined();
+    expect(index.get(y.spanContext().traceId)?.logs.map((l) => l.body)).toEqual(['y1', 'y2', 'y3']);
+  });
+
   it('counts a log whose trace saw no span within the window as unmatched when the window ends', () => {
     const { index, results, evicted, advance } = setup({ windowMs: 30_000 });
     const app = new SpanRecorder();
