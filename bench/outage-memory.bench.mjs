@@ -9,15 +9,13 @@
 //   npm run bench -- outage-memory     BENCH_SECONDS=60 (outage length)  BENCH_RATE=5000 (lines/s and spans/s)
 //   BENCH_CONFIG='{"correlation":{"max_bytes":"8MiB"}}' merges config keys over the defaults (to see what memory is whose)
 //   BENCH_NODE_ARGS='--max-semi-space-size=8' gives the CLI's node these options (to compare V8 settings)
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import Long from 'long';
-import { stringify } from 'yaml';
+import { closeAgent, cpuSeconds, metrics, postTraces, rssBytes, sleep, startCli, waitUntil } from './lib/cli-process.mjs';
 import { startCollector } from './lib/collector-process.mjs';
 import { webSpan } from './lib/web-span.mjs';
 
@@ -31,12 +29,9 @@ const SPANS_PER_REQUEST = 100;
 const TICK_MS = 100;
 const RSS_TARGET_MIB = 150;
 const DRAIN_TIMEOUT_S = Number(process.env.BENCH_DRAIN_TIMEOUT_S ?? 300);
-const CLI = new URL('../dist/cli.js', import.meta.url).pathname;
-const CLOCK_TICKS = 100; // USER_HZ, the unit of utime and stime in /proc/<pid>/stat on Linux
 
 const fmt = (n) => Math.round(n).toLocaleString('en-US');
 const mib = (b) => (b / 1048576).toFixed(1);
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // ---- input: spans and lines shaped like a web service's -----------------------------------------
 const resource = { attributes: [keyValue('service.name', 'checkout'), keyValue('service.version', '1.4.2'), keyValue('host.name', 'checkout-7d9f8-abcde')] };
@@ -60,87 +55,6 @@ function lines(first, count) {
   return out;
 }
 
-// ---- the CLI ------------------------------------------------------------------------------------
-function startCli(dir, collectorUrl) {
-  const config = {
-    logs: { include: [join(dir, 'logs/**/*.log')], format: 'json' },
-    receivers: { otlp: { http: { endpoint: '127.0.0.1:0' }, grpc: { endpoint: null }, unix: { path: null } } },
-    metrics: { endpoint: '127.0.0.1:0' },
-    debug: { endpoint: null },
-    storage: { directory: join(dir, 'state') },
-    export: { otlp: { endpoint: collectorUrl } },
-  };
-  for (const [k, v] of Object.entries(JSON.parse(process.env.BENCH_CONFIG ?? '{}'))) config[k] = typeof v === 'object' && v ? { ...config[k], ...v } : v;
-  writeFileSync(join(dir, 'tracetail.yaml'), stringify(config));
-  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, CLI, 'run', '--config', join(dir, 'tracetail.yaml')], { stdio: ['ignore', 'ignore', 'pipe'] });
-  const endpoints = {};
-  const warnings = [];
-  let partial = '';
-  child.stderr.on('data', (d) => {
-    const parts = (partial + d.toString()).split('\n');
-    partial = parts.pop();
-    for (const line of parts) {
-      try {
-        const l = JSON.parse(line);
-        if (l.msg === 'listening') endpoints[l.listener] = l.endpoint;
-        else if (l.level === 'warn' || l.level === 'error') warnings.push(l.msg);
-      } catch {
-        // not JSON
-      }
-    }
-  });
-  const exited = new Promise((r) => child.on('exit', (code, signal) => r({ code, signal })));
-  return { child, endpoints, warnings, exited };
-}
-
-async function waitUntil(check, timeoutMs, what) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
-
-function rssBytes(pid) {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) * 1024 : 0;
-}
-
-/** CPU seconds (user + system) the process has used so far, from /proc/<pid>/stat. */
-function cpuSeconds(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
-}
-
-async function metrics(url) {
-  const text = await (await fetch(url)).text();
-  const sum = (name, match = {}) => {
-    let n = 0;
-    for (const line of text.split('\n')) {
-      const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)/.exec(line);
-      if (!m || m[1] !== name) continue;
-      if (Object.entries(match).every(([k, v]) => (m[2] ?? '').includes(`${k}="${v}"`))) n += Number(m[3]);
-    }
-    return n;
-  };
-  return sum;
-}
-
-const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
-function post(endpoint, body) {
-  return new Promise((resolve) => {
-    const req = http.request(`http://${endpoint}/v1/traces`, { method: 'POST', agent, headers: { 'content-type': 'application/x-protobuf', 'content-length': body.length } }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode));
-    });
-    req.on('error', () => resolve(0));
-    req.end(body);
-  });
-}
-
 // ---- run ----------------------------------------------------------------------------------------
 const collector = await startCollector();
 await collector.down();
@@ -153,7 +67,7 @@ console.log(`outage: ${fmt(RATE)} lines/s + ${fmt(RATE)} spans/s (OTLP/HTTP prot
 // Pre-encoded before the clock starts: what the outage needs, reused round-robin while draining.
 const pool = Array.from({ length: Math.ceil((RATE * SECONDS) / SPANS_PER_REQUEST) + 50 }, (_, i) => spanRequest(i * SPANS_PER_REQUEST));
 
-const cli = startCli(dir, collector.url);
+const cli = startCli(dir, { logs: { include: [join(dir, 'logs/**/*.log')], format: 'json' }, export: { otlp: { endpoint: collector.url } } });
 await waitUntil(() => cli.endpoints['metrics.endpoint'] && cli.endpoints['receivers.otlp.http.endpoint'], 30_000, 'the CLI to listen');
 const metricsUrl = `http://${cli.endpoints['metrics.endpoint']}/metrics`;
 const otlp = cli.endpoints['receivers.otlp.http.endpoint'];
@@ -181,7 +95,7 @@ const ingest = (async () => {
       requestCredit--;
       batch.push(retryLater.shift() ?? pool[sent.spanRequests++ % pool.length]);
     }
-    const statuses = await Promise.all(batch.map((body) => post(otlp, body)));
+    const statuses = await Promise.all(batch.map((body) => postTraces(otlp, body)));
     statuses.forEach((status, i) => {
       if (status === 200) sent.spansAccepted += SPANS_PER_REQUEST;
       else {
@@ -264,6 +178,6 @@ console.log(`summary ${JSON.stringify(summary)}`);
 
 cli.child.kill('SIGTERM');
 await cli.exited;
-agent.destroy();
+closeAgent();
 await collector.close();
 rmSync(dir, { recursive: true, force: true });
