@@ -56,7 +56,8 @@ export function cut<S extends Signal>(signal: S, req: RequestOf<S>, max: number)
   let groups: Group[] = [];
   let room = max;
   const close = () => {
-    if (groups.length > 0) parts.push({ [shape.groups]: groups } as unknown as RequestOf<S>);
+    // A part is made only of items: scopes without any that come after a full part are left out.
+    if (room < max) parts.push({ [shape.groups]: groups } as unknown as RequestOf<S>);
     groups = [];
     room = max;
   };

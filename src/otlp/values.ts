@@ -78,8 +78,10 @@ for (let b = 0; b < 256; b++) {
   HEX_PAIRS[b] = LITTLE_ENDIAN ? hi | (lo << 8) : (hi << 8) | lo;
 }
 const MAX_TABLE_ID = 32;
-const hexScratch = Buffer.alloc(MAX_TABLE_ID * 2) as Buffer & { latin1Slice(start: number, end: number): string };
-const hexPairs = new Uint16Array(hexScratch.buffer, hexScratch.byteOffset, MAX_TABLE_ID);
+// Its own ArrayBuffer (never a slice of Node's pool), so the 16-bit view starts aligned at 0.
+const hexMemory = new ArrayBuffer(MAX_TABLE_ID * 2);
+const hexScratch = Buffer.from(hexMemory) as Buffer & { latin1Slice(start: number, end: number): string };
+const hexPairs = new Uint16Array(hexMemory);
 
 /**
  * An id (trace, span) as lowercase hex. The correlation stages key their tables by it, several
@@ -98,7 +100,11 @@ export function idToHex(id: Uint8Array | null | undefined): string {
 
 /** An attribute value as JSON: int64 as a number when exact, else its decimal text; bytes as base64. */
 export function jsonValue(v: AnyValue | null | undefined): unknown {
-  const kind = anyValueKind(v);
+  return jsonOfKind(v, anyValueKind(v));
+}
+
+/** jsonValue for a value whose kind (anyValueKind) the caller has already found. */
+export function jsonOfKind(v: AnyValue | null | undefined, kind: keyof AnyValue | undefined): unknown {
   if (!kind || !v) return null;
   switch (kind) {
     case 'intValue': {

@@ -7,7 +7,7 @@
  * copy of each, not one per span, and none of the decoded request it came from.
  */
 import type { AnyValue, KeyValue } from '../../otlp/types.js';
-import { anyValueKind, jsonValue } from '../../otlp/values.js';
+import { anyValueKind, jsonOfKind, jsonValue } from '../../otlp/values.js';
 
 /** A kept value: a JSON scalar, or the AnyValue of an array or kvlist. */
 export type CompactValue = string | number | boolean | null | AnyValue;
@@ -68,41 +68,38 @@ function anyValueBytes(v: AnyValue | null | undefined, depth = 0): number {
   }
 }
 
-/** Estimated bytes of the value compactValue returned last (no pair allocated per attribute). */
-let valueBytes = 0;
-
-/** The kept form of a value; its estimated bytes are left in `valueBytes`. */
-function compactValue(v: AnyValue | null | undefined): CompactValue {
+/** Writes the kept form of `v` at `out[at]`; returns its estimated bytes. */
+function compactValue(v: AnyValue | null | undefined, out: (string | CompactValue)[], at: number): number {
   const kind = anyValueKind(v);
   switch (kind) {
     case 'stringValue': {
       const s = v!.stringValue!;
-      valueBytes = stringBytes(s);
-      return s;
+      out[at] = s;
+      return stringBytes(s);
     }
     case 'boolValue':
-      valueBytes = 0;
-      return v!.boolValue!;
+      out[at] = v!.boolValue!;
+      return 0;
     case 'arrayValue':
     case 'kvlistValue':
-      valueBytes = anyValueBytes(v);
-      return v!;
+      out[at] = v!;
+      return anyValueBytes(v);
     case undefined:
-      valueBytes = 0;
-      return null;
+      out[at] = null;
+      return 0;
     default: {
-      const json = jsonValue(v) as string | number;
+      const json = jsonOfKind(v, kind) as string | number;
       if (typeof json === 'string') {
-        valueBytes = stringBytes(json);
-        return json;
+        out[at] = json;
+        return stringBytes(json);
       }
       // An integer that fits in 31 bits is kept unboxed (`| 0` tells V8 so), any other number boxed.
       if ((json | 0) === json) {
-        valueBytes = 0;
-        return json | 0;
+        out[at] = json | 0;
+        return 0;
       }
-      valueBytes = NUMBER_BYTES;
-      return json;
+      out[at] = json;
+      return NUMBER_BYTES;
     }
   }
 }
@@ -129,8 +126,7 @@ export function compactAttributes(attributes: readonly KeyValue[] | null | undef
     const shared = keys.intern(key);
     if (shared === undefined) bytes += stringBytes(key);
     out[2 * i] = shared ?? key;
-    out[2 * i + 1] = compactValue(kv.value);
-    bytes += valueBytes;
+    bytes += compactValue(kv.value, out, 2 * i + 1);
   }
   // Counts as small integers (`| 0`): a field that V8 sees holding a double costs a box per object.
   return { attributes: out, dropped: (attributes.length - n) | 0, bytes: bytes | 0 };

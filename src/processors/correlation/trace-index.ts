@@ -311,12 +311,13 @@ export class TraceIndex {
 
   /** The entry of `id`, created if new, moved to the most recent end. */
   private touch(id: string, now: number): TraceEntry {
-    let entry = this.traces.get(id);
-    if (entry !== undefined && entry === this.newest) {
+    const newest = this.newest;
+    if (newest !== undefined && newest.id === id) {
       // Spans and records of one trace tend to come one after the other: already at the end.
-      entry.lastActivity = now;
-      return entry;
+      newest.lastActivity = now;
+      return newest;
     }
+    let entry = this.traces.get(id);
     if (entry) {
       this.traces.delete(id);
     } else {

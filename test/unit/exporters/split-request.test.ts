@@ -51,6 +51,14 @@ describe('cut', () => {
     expect(second.resourceSpans[0].schemaUrl).toBe('https://opentelemetry.io/schemas/1.26.0');
   });
 
+  it('makes no part of scopes without items that come after a full part', () => {
+    const req = layered();
+    req.resourceSpans[2].scopeSpans.push({ scope: { name: 'c2' }, spans: [] });
+    const parts = cut('traces', req, 5);
+    expect(parts.map((p) => countItems('traces', p))).toEqual([5, 5]);
+    expect(parts.flatMap(placed)).toEqual(placed(req));
+  });
+
   it('cuts log records the same way', () => {
     const req: ExportLogsServiceRequest = { resourceLogs: logBatch(0, 7).resourceLogs };
     const parts = cut('logs', req, 3);

@@ -43,6 +43,24 @@ describe('compact attributes', () => {
     }
   });
 
+  it('estimate each value by its own kind, whatever value came before it', () => {
+    const keys = new StringTable();
+    const bytes = (attributes: KeyValue[]) => compactAttributes(attributes, 64, keys).bytes;
+    const before = [keyValue('b', 'x'.repeat(300)), keyValue('b', 5_000_000_000), keyValue('b', ['list']), keyValue('b', true)];
+    for (const attributes of [EVERY_KIND, decoded(EVERY_KIND)]) {
+      for (const kv of attributes) {
+        const adds = new Set(before.map((b) => bytes([b, kv]) - bytes([b])));
+        expect(adds.size, kv.key).toBe(1);
+      }
+    }
+    const one = (kv: KeyValue) => bytes([kv]);
+    expect(one(keyValue('k', 'x'.repeat(200))) - one(keyValue('k', 'x'.repeat(100)))).toBe(200);
+    expect(one(keyValue('k', true))).toBe(one({ key: 'k', value: {} }));
+    expect(one(keyValue('k', 200))).toBe(one(keyValue('k', true))); // a small integer is not boxed
+    expect(one(keyValue('k', 42.1))).toBeGreaterThan(one(keyValue('k', 200)));
+    expect(one(keyValue('k', ['a', 'b']))).toBeGreaterThan(one(keyValue('k', 'ab')));
+  });
+
   it('keep the first attributes up to the limit and count the rest as dropped', () => {
     const attributes = Array.from({ length: 40 }, (_, i) => keyValue(`k${i}`, i));
     const kept = compactAttributes(attributes, 32, new StringTable());
