@@ -6,6 +6,7 @@
 import Long from 'long';
 import { pino } from 'pino';
 import { Writable } from 'node:stream';
+import { afterEach } from 'vitest';
 import { stringify } from 'yaml';
 import type { Consumer } from '../../src/component.js';
 import { loadConfig, type Config } from '../../src/config/load.js';
@@ -17,6 +18,7 @@ import { findAttribute, keyValue } from '../../src/otlp/values.js';
 import type { LogBatch, TraceBatch } from '../../src/pipeline/batches.js';
 import { Sidecar } from '../../src/sidecar.js';
 import { deepMerge, testConfig } from './cli.js';
+import type { TestCollector } from './collector.js';
 
 const RESOURCE = { attributes: [keyValue('service.name', 'export-test')] };
 
@@ -135,6 +137,20 @@ export interface RunningSidecar {
   logs: CapturedLog;
   config: Config;
   consumers: NonNullable<Sidecar['consumers']>;
+}
+
+/**
+ * What the tests of a file start, stopped after each test: push sidecars to `sidecars`, set the
+ * collector in `collector`.
+ */
+export function stoppedAfterEach(): { sidecars: RunningSidecar[]; collector: TestCollector | undefined } {
+  const started = { sidecars: [] as RunningSidecar[], collector: undefined as TestCollector | undefined };
+  afterEach(async () => {
+    for (const r of started.sidecars.splice(0)) await r.sidecar.stop(Date.now() + 2000);
+    await started.collector?.close();
+    started.collector = undefined;
+  });
+  return started;
 }
 
 export async function startSidecar(config: Config, telemetry = new Telemetry({ processMetrics: false })): Promise<RunningSidecar> {

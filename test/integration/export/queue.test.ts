@@ -3,7 +3,7 @@
  * graceful stop that loses nothing, replay in order after a restart, and readiness that reports
  * an export falling behind.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/config/load.js';
 import { MemoryLimitError, QueueFullError } from '../../../src/errors.js';
 import { createLogger } from '../../../src/logger.js';
@@ -20,6 +20,7 @@ import {
   metric,
   seqOf,
   startSidecar,
+  stoppedAfterEach,
   tally,
   traceBatch,
   type RunningSidecar,
@@ -28,24 +29,17 @@ import { waitFor } from '../../helpers/wait.js';
 import { stringify } from 'yaml';
 import { join } from 'node:path';
 
-let collector: TestCollector | undefined;
-const sidecars: RunningSidecar[] = [];
-
-afterEach(async () => {
-  for (const r of sidecars.splice(0)) await r.sidecar.stop(Date.now() + 2000);
-  await collector?.close();
-  collector = undefined;
-});
+const started = stoppedAfterEach();
 
 async function start(...args: Parameters<typeof exportConfig>): Promise<RunningSidecar> {
   const r = await startSidecar(exportConfig(...args));
-  sidecars.push(r);
+  started.sidecars.push(r);
   return r;
 }
 
 describe('backpressure', () => {
   it('a full queue refuses whole batches with Retry-After, keeps nothing of them, and takes more once it drains', async () => {
-    collector = await TestCollector.start({ down: true });
+    const collector = (started.collector = await TestCollector.start({ down: true }));
     const r = await start(tempDir(), collector.url, { storage: { max_queue_bytes: 40_000 } });
     const logs = r.consumers.logs;
     let accepted = 0;
@@ -97,7 +91,7 @@ describe('backpressure', () => {
 
 describe('graceful stop', () => {
   it('sends what is queued before stopping, without waiting for batches to fill', async () => {
-    collector = await TestCollector.start();
+    const collector = (started.collector = await TestCollector.start());
     const r = await start(tempDir(), collector.url, { export: { batch: { timeout: '1h', max_items: 100_000 } } });
     await feed(r.consumers.logs, batchesOf(logBatch, 2000, 100));
     expect(collector.items('logs')).toBe(0); // the batch is still filling
@@ -106,12 +100,12 @@ describe('graceful stop', () => {
   });
 
   it('keeps in the queue what cannot be sent by the deadline, and sends it after the restart', async () => {
-    collector = await TestCollector.start();
+    const collector = (started.collector = await TestCollector.start());
     collector.fail({ kind: 'hang' });
     const dir = tempDir();
     const r = await start(dir, collector.url, { export: { otlp: { timeout: '1m' } } });
     await feed(r.consumers.logs, batchesOf(logBatch, 2000, 100));
-    await waitFor(() => collector!.requests.length > 0, { what: 'a hanging request' });
+    await waitFor(() => collector.requests.length > 0, { what: 'a hanging request' });
     await r.sidecar.stop(Date.now() + 1000); // returns although a request is still hanging
     const store = Store.open(join(dir, 'state'), { maxQueueBytes: 1 << 30 });
     expect(store.queueStats('logs').items).toBe(2000);
@@ -127,7 +121,7 @@ describe('graceful stop', () => {
 
 describe('restart', () => {
   it('replays the queue in order after a restart', async () => {
-    collector = await TestCollector.start({ down: true });
+    const collector = (started.collector = await TestCollector.start({ down: true }));
     const dir = tempDir();
     const first = await start(dir, collector.url, { export: { concurrency: 1 } });
     await feed(first.consumers.logs, batchesOf(logBatch, 3000, 50));
@@ -142,7 +136,7 @@ describe('restart', () => {
 
 describe('readiness', () => {
   it('/readyz answers 503 while the oldest queued item is older than export.readiness.max_queue_age', async () => {
-    collector = await TestCollector.start({ down: true });
+    const collector = (started.collector = await TestCollector.start({ down: true }));
     const dir = tempDir();
     const store = Store.open(join(dir, 'state'), { maxQueueBytes: 1 << 30 });
     store.enqueue([{ signal: 'traces', payload: encodeRequest('traces', traceBatch(0, 5)), items: 5 }]);

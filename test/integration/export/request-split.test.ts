@@ -4,28 +4,21 @@
  * real sidecar: OTLP/HTTP on a Unix socket, the queue, the sender, a collector that decodes.
  */
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { encodeRequest } from '../../../src/otlp/codec.js';
 import { keyValue } from '../../../src/otlp/values.js';
 import { tempDir } from '../../helpers/cli.js';
 import { TestCollector } from '../../helpers/collector.js';
-import { exportConfig, logBatch, seqOf, startSidecar, tally, traceBatch, type RunningSidecar } from '../../helpers/export-harness.js';
+import { exportConfig, logBatch, seqOf, startSidecar, stoppedAfterEach, tally, traceBatch } from '../../helpers/export-harness.js';
 import { request } from '../otlp/harness.js';
 
-let collector: TestCollector | undefined;
-const sidecars: RunningSidecar[] = [];
-
-afterEach(async () => {
-  for (const r of sidecars.splice(0)) await r.sidecar.stop(Date.now() + 2000);
-  await collector?.close();
-  collector = undefined;
-});
+const started = stoppedAfterEach();
 
 const LOGS_MAX_BYTES = 4096;
 
 describe('an OTLP request larger than an export request', () => {
   it('is exported in requests within max_items (spans) and max_bytes (log records), every item once', async () => {
-    collector = await TestCollector.start();
+    const collector = (started.collector = await TestCollector.start());
     const dir = tempDir();
     const socket = join(dir, 'run', 'otlp.sock');
     const config = exportConfig(dir, collector.url, {
@@ -33,7 +26,7 @@ describe('an OTLP request larger than an export request', () => {
       export: { batch: { traces: { max_items: 4 }, logs: { max_bytes: LOGS_MAX_BYTES } } },
     });
     const running = await startSidecar(config);
-    sidecars.push(running);
+    started.sidecars.push(running);
 
     const spans = encodeRequest('traces', { resourceSpans: traceBatch(0, 10).resourceSpans });
     const r1 = await request(socket, { path: '/v1/traces', headers: { 'content-type': 'application/x-protobuf' }, body: spans });

@@ -8,7 +8,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { QueueWriter } from '../../../src/exporters/queue-writer.js';
 import { decodeRequest, decodeResponse, encodeRequest, grpcMethodPath, toJsonObject } from '../../../src/otlp/codec.js';
 import type { ExportTraceServiceRequest } from '../../../src/otlp/types.js';
@@ -17,17 +17,10 @@ import { Pipeline, type Processor } from '../../../src/pipeline/pipeline.js';
 import { Store, type QueueEntry } from '../../../src/storage/store.js';
 import { tempDir } from '../../helpers/cli.js';
 import { TestCollector } from '../../helpers/collector.js';
-import { exportConfig, seqOf, startSidecar, tally, traceBatch, type RunningSidecar } from '../../helpers/export-harness.js';
+import { exportConfig, seqOf, startSidecar, stoppedAfterEach, tally, traceBatch } from '../../helpers/export-harness.js';
 import { canonSpan, request } from '../otlp/harness.js';
 
-let collector: TestCollector | undefined;
-const sidecars: RunningSidecar[] = [];
-
-afterEach(async () => {
-  for (const r of sidecars.splice(0)) await r.sidecar.stop(Date.now() + 2000);
-  await collector?.close();
-  collector = undefined;
-});
+const started = stoppedAfterEach();
 
 /** Spans first .. first + count - 1 as an ExportTraceServiceRequest. */
 const spansRequest = (first: number, count: number): ExportTraceServiceRequest => ({ resourceSpans: traceBatch(first, count).resourceSpans });
@@ -68,13 +61,13 @@ const spanNames = (payload: Uint8Array) => decodeRequest('traces', payload, 'pro
 
 describe('spans received as OTLP protobuf', () => {
   it('are queued as received; a request with a refused span and a JSON request are encoded; all export as one request', async () => {
-    collector = await TestCollector.start({ down: true });
+    const collector = (started.collector = await TestCollector.start({ down: true }));
     const dir = tempDir();
     const httpSocket = join(dir, 'run', 'otlp.sock');
     const grpcSocket = join(dir, 'run', 'otlp-grpc.sock');
     const config = exportConfig(dir, collector.url, { receivers: { otlp: { unix: { path: httpSocket }, grpc: { endpoint: `unix:${grpcSocket}` } } } });
     const first = await startSidecar(config);
-    sidecars.push(first);
+    started.sidecars.push(first);
 
     // 1. protobuf over HTTP, gzip, with a field tracetail does not know.
     const httpBody = Buffer.concat([encodeRequest('traces', spansRequest(0, 3)), UNKNOWN_FIELD]);
@@ -115,7 +108,7 @@ describe('spans received as OTLP protobuf', () => {
     // request that decodes to every kept span.
     await collector.up();
     const second = await startSidecar(config);
-    sidecars.push(second);
+    started.sidecars.push(second);
     await collector.waitForItems('traces', 9);
     expect(tally(collector.spans().map(seqOf), 10)).toEqual({ missing: [6], duplicates: 0, unexpected: [] });
     expect(collector.accepted('traces')).toHaveLength(1);
