@@ -25,14 +25,16 @@ import type { LogBatch } from '../../pipeline/batches.js';
 import type { Checkpoint } from '../../storage/store.js';
 import { traceContextEnricher, type TraceContextEnricher } from '../../processors/trace-context/enricher.js';
 import type { GraphContext, Receiver } from '../receiver.js';
+import { findGzipCopy, gzipFrom } from './compressed.js';
 import { FileDiscovery } from './discovery.js';
 import { FileMetrics, type SkipReason } from './file-metrics.js';
 import { FINGERPRINT_BYTES, fileKey, startsWith } from './fingerprint.js';
+import { LineSplitter, type SplitStats } from './line-splitter.js';
 import { MultilineAggregator } from './multiline.js';
 import { createLineParser } from './parse.js';
-import { toLogRecord } from './record.js';
+import { toLogRecord, type LogFile } from './record.js';
 import { ReadBuffers, TailedFile, type FileCheckpoint, type RotationKind } from './tailed-file.js';
-import type { ParsedLine, RawRecord } from './types.js';
+import type { ParsedLine, RawLine, RawRecord } from './types.js';
 
 /** How long a rotated-away file is still read after its last growth (Fluent Bit's rotate_wait). */
 export const ROTATE_WAIT_MS = 5000;
@@ -104,6 +106,8 @@ export class FileReceiver extends BaseComponent implements Receiver {
   private records: LogRecord[] = [];
   private recordBytes = 0;
   private touched = new Set<TailedFile>();
+  /** Files gone at start whose rest is read from a gzip-compressed copy (recoverOrphans), first thing. */
+  private readonly compressedRests: { key: string; cp: FileCheckpoint; path: string }[] = [];
   private wakeUp: (() => void) | null = null;
   /** Ends a backpressure pause early: only a stop does. */
   private endPause: (() => void) | null = null;
@@ -189,6 +193,10 @@ export class FileReceiver extends BaseComponent implements Receiver {
   }
 
   private async run(): Promise<void> {
+    for (const rest of this.compressedRests.splice(0)) {
+      if (this.stopRequested) break;
+      if (await this.readCompressedRest(rest.key, rest.cp, rest.path)) this.forget(rest.key);
+    }
     while (!this.stopRequested) {
       await this.applyEvents();
       if (this.tickDue) {
@@ -257,7 +265,7 @@ export class FileReceiver extends BaseComponent implements Receiver {
         await this.adoptRotated(f.path, r.startedSince, 'truncate');
       }
       if (r.bytes > 0) this.metrics.bytesRead.inc(r.bytes);
-      this.countSplitStats(f);
+      this.countSplitStats(f.takeSplitStats());
       this.addRecords(f, out);
       if (r.more) this.dirty.add(f);
       // At the end of a file, see whether its path still names it (a rotation the events missed).
@@ -268,8 +276,7 @@ export class FileReceiver extends BaseComponent implements Receiver {
     }
   }
 
-  private countSplitStats(f: TailedFile): void {
-    const { truncated, invalidUtf8 } = f.takeSplitStats();
+  private countSplitStats({ truncated, invalidUtf8 }: SplitStats): void {
     if (truncated > 0) this.metrics.linesTruncated.inc(truncated);
     if (invalidUtf8 > 0) this.metrics.invalidUtf8.inc(invalidUtf8);
   }
@@ -284,18 +291,24 @@ export class FileReceiver extends BaseComponent implements Receiver {
   private addRecords(f: TailedFile, raw: RawRecord[]): void {
     if (raw.length === 0) return;
     this.touched.add(f);
+    this.recordBytes += this.build(raw, { path: f.path, name: f.name }, this.records);
+  }
+
+  /** Parses `raw` into log records of `file`, appended to `out`; returns the bytes of their text. */
+  private build(raw: RawRecord[], file: LogFile, out: LogRecord[]): number {
     const observed = BigInt(Date.now()) * 1_000_000n;
-    const file = { path: f.path, name: f.name };
     let parseErrors = 0;
+    let bytes = 0;
     for (const r of raw) {
       const line = this.parse(r.text);
       if (line.parseError) parseErrors++;
       this.enricher.enrich(line);
-      this.records.push(toLogRecord(line, r, file, observed));
-      this.recordBytes += r.text.length;
+      out.push(toLogRecord(line, r, file, observed));
+      bytes += r.text.length;
     }
     if (parseErrors > 0) this.metrics.parseErrors.inc(parseErrors);
     this.metrics.component.received.inc(raw.length);
+    return bytes;
   }
 
   /**
@@ -627,9 +640,69 @@ export class FileReceiver extends BaseComponent implements Receiver {
           // gone meanwhile
         }
       }
-      for (const key of orphans.keys()) this.forget(key);
+      const claimed = new Set<string>();
+      for (const [key, cp] of orphans) {
+        const copy = await findGzipCopy(dir, names, basename(cp.path), cp.fingerprint, claimed);
+        if (copy) {
+          claimed.add(copy);
+          this.compressedRests.push({ key, cp, path: copy });
+          this.log.info({ path: copy, was: cp.path }, 'reading the rest of a file rotated and compressed while stopped');
+        } else this.forget(key);
+      }
     }
     for (const [path, since] of rotatedSince) await this.adoptRotated(path, since, 'rename');
+  }
+
+  /**
+   * The rest of a file (its checkpoint `cp`, under `key`) from its gzip-compressed copy at `path`,
+   * in batches, each with the checkpoint of what it holds: a crash on the way resumes from there.
+   * True when it was read to its end; false when stopped first or it could not be read to its end
+   * (its checkpoint stays, and the next start tries again from there).
+   */
+  private async readCompressedRest(key: string, cp: FileCheckpoint, path: string): Promise<boolean> {
+    const logs = this.ctx.config.logs;
+    const splitter = new LineSplitter(logs.max_line_bytes, cp.offset);
+    const multiline = logs.multiline ? new MultilineAggregator(logs.multiline) : null;
+    const file = { path, name: basename(path) };
+    let raw: RawRecord[] = [];
+    const take = (lines: RawLine[]) => {
+      for (const l of lines) {
+        if (!multiline) raw.push(l);
+        else for (const r of multiline.push(l)) raw.push(r);
+      }
+    };
+    const send = async (): Promise<boolean> => {
+      if (raw.length === 0) return true;
+      const records: LogRecord[] = [];
+      this.build(raw, file, records);
+      const data: FileCheckpoint = { ...cp, offset: raw[raw.length - 1].end };
+      raw = [];
+      if (!(await this.handOn(records, [{ key, data }], false))) return false;
+      this.checkpoints.set(key, data);
+      return true;
+    };
+    try {
+      for await (const chunk of gzipFrom(path, cp.offset)) {
+        this.metrics.bytesRead.inc(chunk.length);
+        const lines: RawLine[] = [];
+        splitter.push(chunk, lines);
+        this.countSplitStats(splitter.takeStats());
+        take(lines);
+        if (raw.length >= this.batchRecords && !(await send())) return false;
+      }
+    } catch (err) {
+      this.metrics.component.errors('read').inc();
+      this.log.warn({ err, path }, 'cannot read a compressed log file to its end; the next start tries again');
+      await send();
+      return false;
+    }
+    const last: RawLine[] = [];
+    splitter.flushPartial(last);
+    this.countSplitStats(splitter.takeStats());
+    take(last);
+    if (multiline) for (const r of multiline.flush()) raw.push(r);
+    this.metrics.rotations.rename.inc();
+    return send();
   }
 
   private saveCheckpoint(f: TailedFile): void {

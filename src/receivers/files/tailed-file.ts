@@ -7,6 +7,7 @@
  */
 import { open, readdir, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { findGzipCopy, gzipFrom } from './compressed.js';
 import { EMPTY_FINGERPRINT, FINGERPRINT_BYTES, fileKey, fingerprintOf, readFingerprint, startsWith, type Fingerprint } from './fingerprint.js';
 import { LineSplitter } from './line-splitter.js';
 import type { MultilineAggregator } from './multiline.js';
@@ -356,9 +357,32 @@ export class TailedFile {
       } finally {
         await copy.close().catch(() => {});
       }
+    } else if (this.fingerprint.length > 0) {
+      bytes += await this.readRestFromCompressedCopy(out);
     }
     this.flushHeld(out, true);
     return { bytes, key };
+  }
+
+  /**
+   * No plain copy: the file may have been rotated and compressed while tracetail was down, its
+   * inode since given to the new file at its path. The rest is then in the gzip copy whose content
+   * starts with the old content's fingerprint. Returns the bytes read from it.
+   */
+  private async readRestFromCompressedCopy(out: RawRecord[]): Promise<number> {
+    const dir = dirname(this.path);
+    let bytes = 0;
+    try {
+      const gz = await findGzipCopy(dir, await readdir(dir), basename(this.path), this.fingerprint);
+      if (!gz) return 0;
+      for await (const chunk of gzipFrom(gz, this.readOffset)) {
+        this.push(chunk, out);
+        bytes += chunk.length;
+      }
+    } catch {
+      // unreadable or not gzip after all: what it gave is kept
+    }
+    return bytes;
   }
 
   private async findCopy(): Promise<FileHandle | null> {

@@ -4,7 +4,8 @@
  * checking that every steady line arrived exactly once and the sidecar is still running.
  */
 import { spawn } from 'node:child_process';
-import { appendFileSync, chmodSync, mkdirSync, renameSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CLI, CliProcess, ROOT, startCli, tempDir, writeConfig } from '../../helpers/cli.js';
@@ -289,6 +290,36 @@ describe('edge cases of log files (built CLI)', () => {
     await h.feed.waitForAll('pre', 100);
     await h.steadyFlowed();
     expect(h.feed.ledger.tally('pre', 100)).toMatchObject({ missing: 0, duplicates: 0 });
+  });
+
+  // logrotate's `compress` without `delaycompress`: renamed, a new file created, the old one
+  // compressed and removed. Compressed before the new file is created, the old file's inode is
+  // free for the new one (this file system hands it out again at once): the rest is found as a
+  // copy of the old content, as after a copytruncate.
+  it.each([
+    { order: 'as logrotate does it', createFirst: true },
+    { order: 'compressed before the new file is created', createFirst: false },
+  ])('the rest of a file rotated and gzip-compressed while stopped is read from the .gz ($order)', async ({ createFirst }) => {
+    const h = await harness();
+    const path = join(h.logs, 'zipped.log');
+    writeFileSync(path, lines('zipped', 0, 1000));
+    await h.feed.waitForAll('zipped', 1000);
+    await h.restart(() => {
+      appendFileSync(path, lines('zipped', 1000, 2000)); // written while stopped
+      renameSync(path, `${path}.1`);
+      if (createFirst) writeFileSync(path, lines('zipped', 2000, 2500));
+      writeFileSync(`${path}.1.gz`, gzipSync(readFileSync(`${path}.1`)));
+      rmSync(`${path}.1`);
+      if (!createFirst) writeFileSync(path, lines('zipped', 2000, 2500));
+    });
+    await h.feed.waitForAll('zipped', 2500);
+    await h.steadyFlowed();
+    expect(h.feed.ledger.tally('zipped', 2500)).toMatchObject({ missing: 0, duplicates: 0 });
+    if (createFirst) {
+      // Where each line was read from: the lines written while stopped, from the compressed copy.
+      const from = (seq: number) => stringAttribute(collector!.logRecords().find((r) => bodyOf(r) === `w=zipped seq=${seq} the quick brown fox`)?.attributes, 'log.file.name');
+      expect([from(999), from(1000), from(1999), from(2000)]).toEqual(['zipped.log', 'zipped.log.1.gz', 'zipped.log.1.gz', 'zipped.log']);
+    }
   });
 
   it('after a clean stop (SIGTERM) a restart resumes from the checkpoint without duplicates', async () => {
