@@ -296,14 +296,16 @@ describe('edge cases of log files (built CLI)', () => {
   // logrotate's `compress` without `delaycompress`: renamed, a new file created, the old one
   // compressed and removed (by logrotate itself, and by hand). Compressed before the new file is
   // created, the old file's inode is free for the new one (this file system hands it out again at
-  // once): the rest is then found as a copy of the old content, as after a copytruncate.
+  // once): the rest is then found as a copy of the old content, as after a copytruncate, which
+  // with `compress` leaves its copy only as a .gz.
   const compressions = [
     { order: 'by logrotate', rotate: 'logrotate' },
+    { order: 'by logrotate, copytruncate', rotate: 'logrotate copytruncate' },
     { order: 'renamed, new file, then compressed', rotate: 'create first' },
     { order: 'compressed before the new file is created', rotate: 'compress first' },
   ] as const;
   // Without logrotate its case is skipped with a message naming the install command (CI: fails).
-  const runnable = compressions.filter((c) => c.rotate !== 'logrotate' || requireTool('logrotate'));
+  const runnable = compressions.filter((c) => !c.rotate.startsWith('logrotate') || requireTool('logrotate'));
   it.each(runnable)('the rest of a file rotated and gzip-compressed while stopped is read from the .gz ($order)', async ({ rotate }) => {
     const h = await harness();
     const path = join(h.logs, 'zipped.log');
@@ -311,9 +313,10 @@ describe('edge cases of log files (built CLI)', () => {
     await h.feed.waitForAll('zipped', 1000);
     await h.restart(() => {
       appendFileSync(path, lines('zipped', 1000, 2000)); // written while stopped
-      if (rotate === 'logrotate') {
+      if (rotate.startsWith('logrotate')) {
         const conf = join(h.dir, 'logrotate-compress-now.conf');
-        writeFileSync(conf, `${path} {\n  rotate 5\n  create 0644\n  compress\n  missingok\n}\n`);
+        const how = rotate === 'logrotate' ? 'create 0644' : 'copytruncate';
+        writeFileSync(conf, `${path} {\n  rotate 5\n  ${how}\n  compress\n  missingok\n}\n`);
         runLogrotate(conf, join(h.dir, 'logrotate.state'));
       } else {
         renameSync(path, `${path}.1`);
@@ -326,7 +329,7 @@ describe('edge cases of log files (built CLI)', () => {
     await h.feed.waitForAll('zipped', 2500);
     await h.steadyFlowed();
     expect(h.feed.ledger.tally('zipped', 2500)).toMatchObject({ missing: 0, duplicates: 0 });
-    if (rotate !== 'compress first') {
+    if (rotate === 'logrotate' || rotate === 'create first') {
       // Where each line was read from: the lines written while stopped, from the compressed copy.
       const from = (seq: number) => stringAttribute(collector!.logRecords().find((r) => bodyOf(r) === `w=zipped seq=${seq} the quick brown fox`)?.attributes, 'log.file.name');
       expect([from(999), from(1000), from(1999), from(2000)]).toEqual(['zipped.log', 'zipped.log.1.gz', 'zipped.log.1.gz', 'zipped.log']);
