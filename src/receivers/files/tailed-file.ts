@@ -52,6 +52,43 @@ interface Fetched {
 }
 
 /**
+ * The copy of a truncated file's previous content (copytruncate: a plain file, or its gzip
+ * generation when it was compressed meanwhile), read from the position reached in that content.
+ */
+interface CopySource {
+  key: string | undefined;
+  /** The copy's next bytes at `from` (read into `buf` when it helps), or null at its end. */
+  next(buf: Buffer, from: number): Promise<Buffer | null>;
+  close(): Promise<void>;
+}
+
+function plainCopy(handle: FileHandle, size: number, key: string): CopySource {
+  return {
+    key,
+    async next(buf, from) {
+      if (from >= size) return null;
+      const { bytesRead } = await handle.read(buf, 0, Math.min(buf.length, size - from), from);
+      return bytesRead > 0 ? buf.subarray(0, bytesRead) : null;
+    },
+    close: () => handle.close(),
+  };
+}
+
+function gzipCopy(path: string, from: number): CopySource {
+  const chunks = gzipFrom(path, from);
+  return {
+    key: undefined,
+    async next() {
+      const r = await chunks.next();
+      return r.done ? null : r.value;
+    },
+    close: async () => {
+      await chunks.return(undefined);
+    },
+  };
+}
+
+/**
  * The read buffers of a receiver: one is taken for each read and given back after it; a read
  * ahead gets one only if one is spare, so that at most `spares` are ever lent out ahead.
  */
@@ -108,6 +145,10 @@ export class TailedFile {
   private closed = false;
   /** The read started ahead (see `read`); undefined when it failed. */
   private ahead: Promise<Fetched | undefined> | undefined;
+  /** The copy of the content before a truncation, while its rest is being read (see `read`). */
+  private copy: CopySource | undefined;
+  /** The copy was just read to its end: the new content read next is no news (see `read`). */
+  private afterCopy = false;
 
   private constructor(
     public path: string,
@@ -177,7 +218,7 @@ export class TailedFile {
 
   /** Has the file grown past what was read, or does it hold lines back? */
   get idle(): boolean {
-    return this.size <= this.readOffset && this.splitter.pendingBytes === 0 && !this.multiline?.holding;
+    return !this.copy && this.size <= this.readOffset && this.splitter.pendingBytes === 0 && !this.multiline?.holding;
   }
 
   /** The fingerprint of what the current content starts with (empty until some of it was read). */
@@ -225,14 +266,18 @@ export class TailedFile {
   /**
    * Read the next bytes and push the records they complete into `out`. A file found shorter than
    * what was read, or starting with other bytes, was truncated: what it held past the read position
-   * is looked for in its copy (copytruncate) and then reading starts again at 0. While a backlog is
+   * is looked for in its copy (copytruncate) and read from there, a chunk per call like the file
+   * itself (the copy may hold a large backlog), then reading starts again at 0. While a backlog is
    * read, the next read (and its look) runs while this one's bytes are split and parsed, when
    * `buffers` has one to spare.
    */
   async read(buffers: ReadBuffers, out: RawRecord[]): Promise<ReadResult> {
+    if (this.copy) return { bytes: await this.readCopy(buffers, out), more: true };
     let bytes = 0;
     let truncated: ReadResult['truncated'];
     let startedSince: number | undefined;
+    const afterCopy = this.afterCopy;
+    this.afterCopy = false;
     for (;;) {
       const from = this.readOffset;
       const fresh = from === 0 && this.fingerprint.length === 0;
@@ -248,19 +293,22 @@ export class TailedFile {
       if (f.size < from + bytesRead || !f.same) {
         // Truncated since the last look, perhaps before this read: what was read may be the new
         // content. The rest of the old one is read from its copy, then the new one from 0.
-        if (truncated) {
-          buffers.give(buf);
+        buffers.give(buf);
+        if (truncated) return { bytes, more: true, truncated, startedSince };
+        const copy = this.fingerprint.length > 0 ? await this.openCopy() : undefined;
+        truncated = { since: this.contentSince, copyKey: copy?.key };
+        if (copy) {
+          this.copy = copy;
+          bytes += await this.readCopy(buffers, out);
           return { bytes, more: true, truncated, startedSince };
         }
-        const copy = await this.readRestFromCopy(buf, out);
-        buffers.give(buf);
-        bytes += copy.bytes;
-        truncated = { since: this.contentSince, copyKey: copy.key };
+        this.flushHeld(out, true);
         this.restart();
         continue;
       }
       if (bytesRead > 0) {
-        if (fresh) startedSince = this.contentSince;
+        // New content found after a copy was read is the content that followed the truncation.
+        if (fresh && !afterCopy) startedSince = this.contentSince;
         const end = from + bytesRead;
         if (this.fingerprint.length < FINGERPRINT_BYTES && end > this.fingerprint.length) {
           this.fingerprint = from === 0 ? fingerprintOf(buf.subarray(0, bytesRead)) : await readFingerprint(this.handle, end);
@@ -298,6 +346,8 @@ export class TailedFile {
     this.closed = true;
     await this.ahead;
     this.ahead = undefined;
+    await this.copy?.close().catch(() => {});
+    this.copy = undefined;
     await this.handle.close().catch(() => {});
   }
 
@@ -337,52 +387,51 @@ export class TailedFile {
   /**
    * After a copytruncate the bytes between the read position and the truncation live on only in
    * the copy: a sibling file that starts with this file's fingerprint and is at least as long as
-   * what was read. Read them from there; then hand out what is held, since the old content ended.
+   * what was read, or, compressed meanwhile, a gzip generation whose content starts with it (the
+   * file rotated and compressed while tracetail was down, its inode since given to the new file).
    */
-  private async readRestFromCopy(scratch: Buffer, out: RawRecord[]): Promise<{ bytes: number; key: string | undefined }> {
-    let bytes = 0;
-    let key: string | undefined;
-    const copy = this.fingerprint.length > 0 ? await this.findCopy() : null;
-    if (copy) {
+  private async openCopy(): Promise<CopySource | undefined> {
+    const plain = await this.findCopy();
+    if (plain) {
       try {
-        const st = await copy.stat();
-        const size = st.size;
-        key = fileKey(st);
-        while (this.readOffset < size) {
-          const { bytesRead } = await copy.read(scratch, 0, Math.min(scratch.length, size - this.readOffset), this.readOffset);
-          if (bytesRead === 0) break;
-          this.push(scratch.subarray(0, bytesRead), out);
-          bytes += bytesRead;
-        }
-      } finally {
-        await copy.close().catch(() => {});
+        const st = await plain.stat();
+        return plainCopy(plain, st.size, fileKey(st));
+      } catch {
+        await plain.close().catch(() => {});
+        return undefined;
       }
-    } else if (this.fingerprint.length > 0) {
-      bytes += await this.readRestFromCompressedCopy(out);
     }
-    this.flushHeld(out, true);
-    return { bytes, key };
+    const dir = dirname(this.path);
+    try {
+      const gz = await findGzipCopy(dir, await readdir(dir), basename(this.path), this.fingerprint);
+      return gz ? gzipCopy(gz, this.readOffset) : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   /**
-   * No plain copy: the file may have been rotated and compressed while tracetail was down, its
-   * inode since given to the new file at its path. The rest is then in the gzip copy whose content
-   * starts with the old content's fingerprint. Returns the bytes read from it.
+   * The copy's next chunk into `out`; at its end (or when it cannot be read further) hand out what
+   * is held, since the old content ended, and start again at 0 on the new one. Returns bytes read.
    */
-  private async readRestFromCompressedCopy(out: RawRecord[]): Promise<number> {
-    const dir = dirname(this.path);
-    let bytes = 0;
+  private async readCopy(buffers: ReadBuffers, out: RawRecord[]): Promise<number> {
+    const copy = this.copy!;
+    const buf = buffers.take();
     try {
-      const gz = await findGzipCopy(dir, await readdir(dir), basename(this.path), this.fingerprint);
-      if (!gz) return 0;
-      for await (const chunk of gzipFrom(gz, this.readOffset)) {
+      const chunk = await copy.next(buf, this.readOffset).catch(() => null);
+      if (chunk && chunk.length > 0) {
         this.push(chunk, out);
-        bytes += chunk.length;
+        return chunk.length;
       }
-    } catch {
-      // unreadable or not gzip after all: what it gave is kept
+    } finally {
+      buffers.give(buf);
     }
-    return bytes;
+    this.copy = undefined;
+    await copy.close().catch(() => {});
+    this.flushHeld(out, true);
+    this.restart();
+    this.afterCopy = true;
+    return 0;
   }
 
   private async findCopy(): Promise<FileHandle | null> {
