@@ -11,7 +11,7 @@ import { pipeline } from 'node:stream';
 import { createGunzip, type Gunzip } from 'node:zlib';
 import { fingerprintOf, type Fingerprint } from './fingerprint.js';
 
-export const GZIP = /\.gz$/;
+const GZIP = /\.gz$/;
 
 /** The decompressed content of the gzip file at `path`, as a stream (errors end the iteration). */
 function gunzip(path: string): Gunzip {
