@@ -18,6 +18,7 @@ import { DecodeError } from '../errors.js';
 import { otlpRoot } from './proto-root.js';
 import type {
   AnyValue,
+  EntityRef,
   ExportLogsServiceRequest,
   ExportTraceServiceRequest,
   InstrumentationScope,
@@ -35,12 +36,8 @@ import type {
 } from './types.js';
 import { copyBytes, readString, viewOf, type SliceableBuffer } from './wire-strings.js';
 
-interface EntityRef {
-  schemaUrl?: string;
-  type?: string;
-  idKeys: string[];
-  descriptionKeys: string[];
-}
+/** An EntityRef as protobufjs's class makes it: its repeated fields are own arrays. */
+type DecodedEntityRef = EntityRef & { idKeys: string[]; descriptionKeys: string[] };
 
 /** The message class protobufjs decodes `name` into (its constructor sets the repeated fields to []). */
 function ctor<T>(name: string): new () => T {
@@ -60,7 +57,7 @@ const ScopeLogsMsg = ctor<ScopeLogs>('opentelemetry.proto.logs.v1.ScopeLogs');
 const LogRecordMsg = ctor<LogRecord>('opentelemetry.proto.logs.v1.LogRecord');
 const ResourceMsg = ctor<Resource>('opentelemetry.proto.resource.v1.Resource');
 const ScopeMsg = ctor<InstrumentationScope>('opentelemetry.proto.common.v1.InstrumentationScope');
-const EntityRefMsg = ctor<EntityRef>('opentelemetry.proto.common.v1.EntityRef');
+const EntityRefMsg = ctor<DecodedEntityRef>('opentelemetry.proto.common.v1.EntityRef');
 const KeyValueMsg = ctor<KeyValue>('opentelemetry.proto.common.v1.KeyValue');
 const AnyValueMsg = ctor<AnyValue>('opentelemetry.proto.common.v1.AnyValue');
 const ArrayValueMsg = ctor<{ values: AnyValue[] }>('opentelemetry.proto.common.v1.ArrayValue');

@@ -23,6 +23,7 @@
 import Long from 'long';
 import type {
   AnyValue,
+  EntityRef,
   ExportLogsServiceRequest,
   ExportTraceServiceRequest,
   InstrumentationScope,
@@ -38,13 +39,6 @@ import type {
   SpanLink as Link,
   SpanStatus as Status,
 } from './types.js';
-
-interface EntityRef {
-  schemaUrl?: string | null;
-  type?: string | null;
-  idKeys?: string[] | null;
-  descriptionKeys?: string[] | null;
-}
 
 /** Node's Buffer has these (protobufjs uses them too); @types/node does not declare them. */
 type WritableBuffer = Buffer & { utf8Write(s: string, offset: number, length: number): number; latin1Write(s: string, offset: number, length: number): number };
@@ -532,7 +526,7 @@ function writeKeyValues(tag: number, list: KeyValue[] | null | undefined): void 
 
 function sizeResource(r: Resource): number {
   let n = sizeKeyValues(r.attributes, 3) + sizeUint32(r.droppedAttributesCount);
-  const refs = r.entityRefs as EntityRef[] | null | undefined;
+  const refs = r.entityRefs;
   if (refs != null) {
     for (let k = 0; k < refs.length; k++) {
       const e = refs[k];
@@ -552,7 +546,7 @@ function sizeResource(r: Resource): number {
 function writeResource(r: Resource): void {
   writeKeyValues(10, r.attributes);
   writeUint32(16, r.droppedAttributesCount);
-  const refs = r.entityRefs as EntityRef[] | null | undefined;
+  const refs = r.entityRefs;
   if (refs != null) {
     for (let k = 0; k < refs.length; k++) {
       const e = refs[k];

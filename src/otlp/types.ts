@@ -22,10 +22,18 @@ export interface KeyValue {
   value?: AnyValue | null;
 }
 
+/** A reference from a resource to an entity it describes (OTLP 1.5+). */
+export interface EntityRef {
+  schemaUrl?: string | null;
+  type?: string | null;
+  idKeys?: string[] | null;
+  descriptionKeys?: string[] | null;
+}
+
 export interface Resource {
   attributes: KeyValue[];
   droppedAttributesCount?: number;
-  entityRefs?: unknown[];
+  entityRefs?: EntityRef[];
 }
 
 export interface InstrumentationScope {

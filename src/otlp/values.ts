@@ -1,6 +1,7 @@
 /** Building and reading OTLP attribute values without losing their types. */
 import Long from 'long';
 import type { AnyValue, KeyValue } from './types.js';
+import type { SliceableBuffer } from './wire-strings.js';
 
 const own = Object.prototype.hasOwnProperty;
 
@@ -80,7 +81,7 @@ for (let b = 0; b < 256; b++) {
 const MAX_TABLE_ID = 32;
 // Its own ArrayBuffer (never a slice of Node's pool), so the 16-bit view starts aligned at 0.
 const hexMemory = new ArrayBuffer(MAX_TABLE_ID * 2);
-const hexScratch = Buffer.from(hexMemory) as Buffer & { latin1Slice(start: number, end: number): string };
+const hexScratch = Buffer.from(hexMemory) as SliceableBuffer;
 const hexPairs = new Uint16Array(hexMemory);
 
 /**
