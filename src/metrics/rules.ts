@@ -8,10 +8,9 @@
  * Everything is compiled once per configuration: regexes, field getters, filters. Per record a rule
  * costs its filter checks and, when it matches, one series lookup.
  */
-import Long from 'long';
 import type { Logger } from '../logger.js';
 import type { AnyValue, KeyValue, LogRecord, Long as LongValue } from '../otlp/types.js';
-import { anyValueKind, anyValueToString, findAttribute, idToHex } from '../otlp/values.js';
+import { anyValueKind, anyValueToString, asLong, findAttribute, idToHex } from '../otlp/values.js';
 import type { LogBatch } from '../pipeline/batches.js';
 import type { Observer } from '../pipeline/pipeline.js';
 import { GuardedObserver } from './component-metrics.js';
@@ -107,7 +106,7 @@ export function fieldText(v: FieldValue): string | undefined {
 function longText(l: LongValue | number): string {
   if (typeof l === 'number') return String(l);
   if ((l.high === 0 && l.low >= 0) || (l.high === -1 && l.low < 0)) return String(l.low);
-  return Long.fromValue(l).toString();
+  return asLong(l).toString();
 }
 
 const NUMBER_RE = /^\s*[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*$/;
@@ -117,7 +116,7 @@ export function fieldNumber(v: FieldValue): number {
   if (typeof v === 'string') return NUMBER_RE.test(v) ? Number(v) : NaN;
   switch (anyValueKind(v)) {
     case 'intValue':
-      return Long.fromValue(v!.intValue!).toNumber();
+      return asLong(v!.intValue!).toNumber();
     case 'doubleValue':
       return v!.doubleValue!;
     case 'stringValue':

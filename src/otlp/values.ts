@@ -44,7 +44,7 @@ export function fromAnyValue(v: AnyValue | null | undefined): unknown {
   if (!kind || !v) return undefined;
   switch (kind) {
     case 'intValue':
-      return BigInt(Long.fromValue(v.intValue!).toString());
+      return BigInt(asLong(v.intValue!).toString());
     case 'arrayValue':
       return v.arrayValue!.values.map(fromAnyValue);
     case 'kvlistValue':
@@ -99,6 +99,11 @@ export function idToHex(id: Uint8Array | null | undefined): string {
   return hexScratch.latin1Slice(0, n * 2);
 }
 
+/** `v` itself when it is a Long (no new Long per call, as `Long.fromValue` makes), else one made from it. */
+export function asLong(v: Long | { low: number; high: number; unsigned: boolean }): Long {
+  return Long.isLong(v) ? (v as Long) : Long.fromValue(v);
+}
+
 /** An attribute value as JSON: int64 as a number when exact, else its decimal text; bytes as base64. */
 export function jsonValue(v: AnyValue | null | undefined): unknown {
   return jsonOfKind(v, anyValueKind(v));
@@ -109,8 +114,7 @@ export function jsonOfKind(v: AnyValue | null | undefined, kind: keyof AnyValue 
   if (!kind || !v) return null;
   switch (kind) {
     case 'intValue': {
-      const i = v.intValue!;
-      const l = Long.isLong(i) ? i : Long.fromValue(i);
+      const l = asLong(v.intValue!);
       const n = l.toNumber();
       return Number.isSafeInteger(n) ? n : l.toString();
     }

@@ -6,7 +6,7 @@
  */
 import Long from 'long';
 import type { KeyValue, LogRecord, Resource, Span } from '../../otlp/types.js';
-import { anyValueToString, findAttribute, idToHex } from '../../otlp/values.js';
+import { anyValueToString, asLong, findAttribute, idToHex } from '../../otlp/values.js';
 import { compactAttributes, stringBytes, StringTable, type CompactAttributes } from './compact-attributes.js';
 
 /** Attributes kept per span, event or log record; more are counted as dropped in the view. */
@@ -268,12 +268,12 @@ function nonZero(n: Nanos): Nanos {
 /** Milliseconds since the epoch (fractional), or undefined. */
 export function nanosToMs(n: Nanos): number | undefined {
   if (n === null || n === undefined) return undefined;
-  const v = typeof n === 'number' ? n : Long.fromValue(n).toNumber();
+  const v = typeof n === 'number' ? n : asLong(n).toNumber();
   return v === 0 ? undefined : v / 1e6;
 }
 
 /** The exact decimal text of a nanosecond timestamp. */
 export function nanosToString(n: Nanos): string | undefined {
   if (n === null || n === undefined) return undefined;
-  return typeof n === 'number' ? String(n) : Long.fromValue(n).toString();
+  return typeof n === 'number' ? String(n) : asLong(n).toString();
 }
