@@ -378,6 +378,30 @@ function writeMessageHeader(tag: number): void {
   writeVarint(lens[li++]);
 }
 
+/** Size of a message field (one-byte tag) holding `m`, its content's size recorded at its slot. */
+function sizeMessage<T>(m: T, size: (m: T) => number): number {
+  const slot = reserve();
+  const c = size(m);
+  lens[slot] = c;
+  return messageField(c);
+}
+
+/** Size of a repeated message field (one-byte tag): sizeMessage for each. */
+function sizeMessages<T>(list: readonly T[] | null | undefined, size: (m: T) => number): number {
+  if (list == null) return 0;
+  let n = 0;
+  for (let k = 0; k < list.length; k++) n += sizeMessage(list[k], size);
+  return n;
+}
+
+function writeMessages<T>(tag: number, list: readonly T[] | null | undefined, write: (m: T) => void): void {
+  if (list == null) return;
+  for (let k = 0; k < list.length; k++) {
+    writeMessageHeader(tag);
+    write(list[k]);
+  }
+}
+
 // ---- common -----------------------------------------------------------------------------------
 
 /**
@@ -574,11 +598,7 @@ function writeScope(s: InstrumentationScope): void {
 
 /** Size of the resource field (1) of a ResourceSpans/ResourceLogs, with its slot. */
 function sizeResourceField(r: Resource | null | undefined): number {
-  if (r == null) return 0;
-  const slot = reserve();
-  const m = sizeResource(r);
-  lens[slot] = m;
-  return messageField(m);
+  return r == null ? 0 : sizeMessage(r, sizeResource);
 }
 
 function writeResourceField(r: Resource | null | undefined): void {
@@ -588,11 +608,7 @@ function writeResourceField(r: Resource | null | undefined): void {
 }
 
 function sizeScopeField(s: InstrumentationScope | null | undefined): number {
-  if (s == null) return 0;
-  const slot = reserve();
-  const m = sizeScope(s);
-  lens[slot] = m;
-  return messageField(m);
+  return s == null ? 0 : sizeMessage(s, sizeScope);
 }
 
 function writeScopeField(s: InstrumentationScope | null | undefined): void {
@@ -604,77 +620,30 @@ function writeScopeField(s: InstrumentationScope | null | undefined): void {
 // ---- traces -----------------------------------------------------------------------------------
 
 function sizeTraceRequest(req: ExportTraceServiceRequest): number {
-  let n = 0;
-  const list = req.resourceSpans;
-  if (list != null) {
-    for (let k = 0; k < list.length; k++) {
-      const slot = reserve();
-      const m = sizeResourceSpans(list[k]);
-      lens[slot] = m;
-      n += messageField(m);
-    }
-  }
-  return n;
+  return sizeMessages(req.resourceSpans, sizeResourceSpans);
 }
 
 function writeTraceRequest(req: ExportTraceServiceRequest): void {
-  const list = req.resourceSpans;
-  if (list == null) return;
-  for (let k = 0; k < list.length; k++) {
-    writeMessageHeader(10);
-    writeResourceSpans(list[k]);
-  }
+  writeMessages(10, req.resourceSpans, writeResourceSpans);
 }
 
 function sizeResourceSpans(rs: ResourceSpans): number {
-  let n = sizeResourceField(rs.resource);
-  const list = rs.scopeSpans;
-  if (list != null) {
-    for (let k = 0; k < list.length; k++) {
-      const slot = reserve();
-      const m = sizeScopeSpans(list[k]);
-      lens[slot] = m;
-      n += messageField(m);
-    }
-  }
-  return n + sizeString(rs.schemaUrl);
+  return sizeResourceField(rs.resource) + sizeMessages(rs.scopeSpans, sizeScopeSpans) + sizeString(rs.schemaUrl);
 }
 
 function writeResourceSpans(rs: ResourceSpans): void {
   writeResourceField(rs.resource);
-  const list = rs.scopeSpans;
-  if (list != null) {
-    for (let k = 0; k < list.length; k++) {
-      writeMessageHeader(18);
-      writeScopeSpans(list[k]);
-    }
-  }
+  writeMessages(18, rs.scopeSpans, writeScopeSpans);
   writeString(26, rs.schemaUrl);
 }
 
 function sizeScopeSpans(ss: ScopeSpans): number {
-  let n = sizeScopeField(ss.scope);
-  const list = ss.spans;
-  if (list != null) {
-    for (let k = 0; k < list.length; k++) {
-      const slot = reserve();
-      const m = sizeSpan(list[k]);
-      lens[slot] = m;
-      n += messageField(m);
-    }
-  }
-  return n + sizeString(ss.schemaUrl);
+  return sizeScopeField(ss.scope) + sizeMessages(ss.spans, sizeSpan) + sizeString(ss.schemaUrl);
 }
 
 function writeScopeSpans(ss: ScopeSpans): void {
   writeScopeField(ss.scope);
-  const list = ss.spans;
-  if (list != null) {
-    for (let k = 0; k < list.length; k++) {
-      writeMessageHeader(18);
-      writeSpan(list[k]);
-    }
-  }
+  writeMessages(18, ss.spans, writeSpan);
   writeString(26, ss.schemaUrl);
 }
 
@@ -689,34 +658,13 @@ function sizeSpan(s: Span): number {
     sizeFixed64(s.startTimeUnixNano) +
     sizeFixed64(s.endTimeUnixNano) +
     sizeKeyValues(s.attributes, 4) +
-    sizeUint32(s.droppedAttributesCount);
-  const events = s.events;
-  if (events != null) {
-    for (let k = 0; k < events.length; k++) {
-      const slot = reserve();
-      const m = sizeEvent(events[k]);
-      lens[slot] = m;
-      n += messageField(m);
-    }
-  }
-  n += sizeUint32(s.droppedEventsCount);
-  const links = s.links;
-  if (links != null) {
-    for (let k = 0; k < links.length; k++) {
-      const slot = reserve();
-      const m = sizeLink(links[k]);
-      lens[slot] = m;
-      n += messageField(m);
-    }
-  }
-  n += sizeUint32(s.droppedLinksCount);
+    sizeUint32(s.droppedAttributesCount) +
+    sizeMessages(s.events, sizeEvent) +
+    sizeUint32(s.droppedEventsCount) +
+    sizeMessages(s.links, sizeLink) +
+    sizeUint32(s.droppedLinksCount);
   const status = s.status;
-  if (status != null) {
-    const slot = reserve();
-    const m = sizeStatus(status);
-    lens[slot] = m;
-    n += messageField(m);
-  }
+  if (status != null) n += sizeMessage(status, sizeStatus);
   return n + sizeFixed32(s.flags, 2);
 }
 
@@ -731,21 +679,9 @@ function writeSpan(s: Span): void {
   writeFixed64(65, s.endTimeUnixNano);
   writeKeyValues(74, s.attributes);
   writeUint32(80, s.droppedAttributesCount);
-  const events = s.events;
-  if (events != null) {
-    for (let k = 0; k < events.length; k++) {
-      writeMessageHeader(90);
-      writeEvent(events[k]);
-    }
-  }
+  writeMessages(90, s.events, writeEvent);
   writeUint32(96, s.droppedEventsCount);
-  const links = s.links;
-  if (links != null) {
-    for (let k = 0; k < links.length; k++) {
-      writeMessageHeader(106);
-      writeLink(links[k]);
-    }
-  }
+  writeMessages(106, s.links, writeLink);
   writeUint32(112, s.droppedLinksCount);
   const status = s.status;
   if (status != null) {
@@ -798,77 +734,30 @@ function writeStatus(s: Status): void {
 // ---- logs -------------------------------------------------------------------------------------
 
 function sizeLogsRequest(req: ExportLogsServiceRequest): number {
-  let n = 0;
-  const list = req.resourceLogs;
-  if (list != null) {
-    for (let k = 0; k < list.length; k++) {
-      const slot = reserve();
-      const m = sizeResourceLogs(list[k]);
-      lens[slot] = m;
-      n += messageField(m);
-    }
-  }
-  return n;
+  return sizeMessages(req.resourceLogs, sizeResourceLogs);
 }
 
 function writeLogsRequest(req: ExportLogsServiceRequest): void {
-  const list = req.resourceLogs;
-  if (list == null) return;
-  for (let k = 0; k < list.length; k++) {
-    writeMessageHeader(10);
-    writeResourceLogs(list[k]);
-  }
+  writeMessages(10, req.resourceLogs, writeResourceLogs);
 }
 
 function sizeResourceLogs(rl: ResourceLogs): number {
-  let n = sizeResourceField(rl.resource);
-  const list = rl.scopeLogs;
-  if (list != null) {
-    for (let k = 0; k < list.length; k++) {
-      const slot = reserve();
-      const m = sizeScopeLogs(list[k]);
-      lens[slot] = m;
-      n += messageField(m);
-    }
-  }
-  return n + sizeString(rl.schemaUrl);
+  return sizeResourceField(rl.resource) + sizeMessages(rl.scopeLogs, sizeScopeLogs) + sizeString(rl.schemaUrl);
 }
 
 function writeResourceLogs(rl: ResourceLogs): void {
   writeResourceField(rl.resource);
-  const list = rl.scopeLogs;
-  if (list != null) {
-    for (let k = 0; k < list.length; k++) {
-      writeMessageHeader(18);
-      writeScopeLogs(list[k]);
-    }
-  }
+  writeMessages(18, rl.scopeLogs, writeScopeLogs);
   writeString(26, rl.schemaUrl);
 }
 
 function sizeScopeLogs(sl: ScopeLogs): number {
-  let n = sizeScopeField(sl.scope);
-  const list = sl.logRecords;
-  if (list != null) {
-    for (let k = 0; k < list.length; k++) {
-      const slot = reserve();
-      const m = sizeLogRecord(list[k]);
-      lens[slot] = m;
-      n += messageField(m);
-    }
-  }
-  return n + sizeString(sl.schemaUrl);
+  return sizeScopeField(sl.scope) + sizeMessages(sl.logRecords, sizeLogRecord) + sizeString(sl.schemaUrl);
 }
 
 function writeScopeLogs(sl: ScopeLogs): void {
   writeScopeField(sl.scope);
-  const list = sl.logRecords;
-  if (list != null) {
-    for (let k = 0; k < list.length; k++) {
-      writeMessageHeader(18);
-      writeLogRecord(list[k]);
-    }
-  }
+  writeMessages(18, sl.logRecords, writeLogRecord);
   writeString(26, sl.schemaUrl);
 }
 
