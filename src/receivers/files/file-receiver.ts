@@ -29,12 +29,13 @@ import { findGzipCopy, gzipFrom } from './compressed.js';
 import { FileDiscovery } from './discovery.js';
 import { FileMetrics, type SkipReason } from './file-metrics.js';
 import { FINGERPRINT_BYTES, fileKey, startsWith } from './fingerprint.js';
-import { LineSplitter, type SplitStats } from './line-splitter.js';
+import type { SplitStats } from './line-splitter.js';
 import { MultilineAggregator } from './multiline.js';
 import { createLineParser } from './parse.js';
+import { RecordCutter } from './record-cutter.js';
 import { toLogRecord, type LogFile } from './record.js';
 import { ReadBuffers, TailedFile, type FileCheckpoint, type RotationKind } from './tailed-file.js';
-import type { ParsedLine, RawLine, RawRecord } from './types.js';
+import type { ParsedLine, RawRecord } from './types.js';
 
 /** How long a rotated-away file is still read after its last growth (Fluent Bit's rotate_wait). */
 export const ROTATE_WAIT_MS = 5000;
@@ -661,21 +662,14 @@ export class FileReceiver extends BaseComponent implements Receiver {
    */
   private async readCompressedRest(key: string, cp: FileCheckpoint, path: string): Promise<boolean> {
     const logs = this.ctx.config.logs;
-    const splitter = new LineSplitter(logs.max_line_bytes, cp.offset);
-    const multiline = logs.multiline ? new MultilineAggregator(logs.multiline) : null;
+    const cutter = new RecordCutter(logs.max_line_bytes, cp.offset, logs.multiline ? new MultilineAggregator(logs.multiline) : null);
     const file = { path, name: basename(path) };
     let raw: RawRecord[] = [];
-    const take = (lines: RawLine[]) => {
-      for (const l of lines) {
-        if (!multiline) raw.push(l);
-        else for (const r of multiline.push(l)) raw.push(r);
-      }
-    };
     const send = async (): Promise<boolean> => {
       if (raw.length === 0) return true;
       const records: LogRecord[] = [];
       this.build(raw, file, records);
-      const data: FileCheckpoint = { ...cp, offset: raw[raw.length - 1].end };
+      const data: FileCheckpoint = { ...cp, offset: cutter.emitted };
       raw = [];
       if (!(await this.handOn(records, [{ key, data }], false))) return false;
       this.checkpoints.set(key, data);
@@ -684,10 +678,8 @@ export class FileReceiver extends BaseComponent implements Receiver {
     try {
       for await (const chunk of gzipFrom(path, cp.offset)) {
         this.metrics.bytesRead.inc(chunk.length);
-        const lines: RawLine[] = [];
-        splitter.push(chunk, lines);
-        this.countSplitStats(splitter.takeStats());
-        take(lines);
+        cutter.push(chunk, raw);
+        this.countSplitStats(cutter.takeStats());
         if (raw.length >= this.batchRecords && !(await send())) return false;
       }
     } catch (err) {
@@ -696,11 +688,8 @@ export class FileReceiver extends BaseComponent implements Receiver {
       await send();
       return false;
     }
-    const last: RawLine[] = [];
-    splitter.flushPartial(last);
-    this.countSplitStats(splitter.takeStats());
-    take(last);
-    if (multiline) for (const r of multiline.flush()) raw.push(r);
+    cutter.flush(raw, true);
+    this.countSplitStats(cutter.takeStats());
     this.metrics.rotations.rename.inc();
     return send();
   }

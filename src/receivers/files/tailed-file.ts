@@ -9,9 +9,10 @@ import { open, readdir, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { findGzipCopy, gzipFrom } from './compressed.js';
 import { EMPTY_FINGERPRINT, FINGERPRINT_BYTES, fileKey, fingerprintOf, readFingerprint, startsWith, type Fingerprint } from './fingerprint.js';
-import { LineSplitter } from './line-splitter.js';
+import type { SplitStats } from './line-splitter.js';
 import type { MultilineAggregator } from './multiline.js';
-import type { RawLine, RawRecord } from './types.js';
+import { RecordCutter } from './record-cutter.js';
+import type { RawRecord } from './types.js';
 
 /** What a checkpoint row holds for one file (key: device:inode). */
 export interface FileCheckpoint {
@@ -139,9 +140,8 @@ export class TailedFile {
   /** Size seen at the last stat. */
   size: number;
   committed: number;
-  emitted: number;
   private fingerprint: Fingerprint;
-  private readonly splitter: LineSplitter;
+  private readonly cutter: RecordCutter;
   private closed = false;
   /** The read started ahead (see `read`); undefined when it failed. */
   private ahead: Promise<Fetched | undefined> | undefined;
@@ -157,15 +157,14 @@ export class TailedFile {
     offset: number,
     fingerprint: Fingerprint,
     maxLineBytes: number,
-    private readonly multiline: MultilineAggregator | null,
+    multiline: MultilineAggregator | null,
   ) {
     this.key = fileKey(stats);
     this.name = basename(path);
     this.size = stats.size;
     this.committed = offset;
-    this.emitted = offset;
     this.fingerprint = fingerprint;
-    this.splitter = new LineSplitter(maxLineBytes, offset);
+    this.cutter = new RecordCutter(maxLineBytes, offset, multiline);
     this.readOffset = offset;
   }
 
@@ -218,7 +217,7 @@ export class TailedFile {
 
   /** Has the file grown past what was read, or does it hold lines back? */
   get idle(): boolean {
-    return !this.copy && this.size <= this.readOffset && this.splitter.pendingBytes === 0 && !this.multiline?.holding;
+    return !this.copy && this.size <= this.readOffset && this.cutter.pendingBytes === 0 && !this.cutter.holding;
   }
 
   /** The fingerprint of what the current content starts with (empty until some of it was read). */
@@ -227,12 +226,12 @@ export class TailedFile {
   }
 
   get pendingBytes(): number {
-    return this.splitter.pendingBytes;
+    return this.cutter.pendingBytes;
   }
 
   /** Lines cut and lines with invalid UTF-8 since the last call. */
-  takeSplitStats(): ReturnType<LineSplitter['takeStats']> {
-    return this.splitter.takeStats();
+  takeSplitStats(): SplitStats {
+    return this.cutter.takeStats();
   }
 
   /** The checkpoint for what was handed on so far. */
@@ -328,17 +327,19 @@ export class TailedFile {
     }
   }
 
+  /** Offset just past the last record handed out (what a checkpoint may claim once it is durable). */
+  get emitted(): number {
+    return this.cutter.emitted;
+  }
+
   /** Hand out what is held: the unterminated last line and the open multiline record. */
   flushHeld(out: RawRecord[], partialLines: boolean): void {
-    const lines: RawLine[] = [];
-    if (partialLines) this.splitter.flushPartial(lines);
-    this.lines(lines, out);
-    if (this.multiline) this.records(this.multiline.flush(), out);
+    this.cutter.flush(out, partialLines);
   }
 
   /** Records of a multiline group whose timeout passed. */
   flushDue(now: number, out: RawRecord[]): void {
-    if (this.multiline?.holding) this.records(this.multiline.flushDue(now), out);
+    this.cutter.flushDue(now, out);
   }
 
   async close(): Promise<void> {
@@ -352,35 +353,15 @@ export class TailedFile {
   }
 
   private push(chunk: Buffer, out: RawRecord[]): void {
-    const lines: RawLine[] = [];
-    this.splitter.push(chunk, lines);
+    this.cutter.push(chunk, out);
     this.readOffset += chunk.length;
-    this.lines(lines, out);
-  }
-
-  private lines(lines: RawLine[], out: RawRecord[]): void {
-    if (lines.length === 0) return;
-    if (!this.multiline) {
-      for (const l of lines) out.push(l);
-      this.emitted = lines[lines.length - 1].end;
-      return;
-    }
-    const now = Date.now();
-    for (const l of lines) this.records(this.multiline.push(l, now), out);
-  }
-
-  private records(records: readonly RawRecord[], out: RawRecord[]): void {
-    if (records.length === 0) return;
-    for (const r of records) out.push(r);
-    this.emitted = records[records.length - 1].end;
   }
 
   /** Start over at 0 on the file's new content. */
   private restart(): void {
     this.contentSince = Date.now();
     this.readOffset = 0;
-    this.emitted = 0;
-    this.splitter.reset(0);
+    this.cutter.reset(0);
     this.fingerprint = EMPTY_FINGERPRINT;
   }
 
