@@ -206,6 +206,8 @@ export class TraceContextExtractor {
   private readonly traceFields: readonly (readonly string[])[];
   private readonly spanFields: readonly (readonly string[])[];
   private readonly flagsFields: readonly (readonly string[])[];
+  /** The configured field paths, as top-level keys (what `fromUserFields` can take). */
+  private readonly userKeys: ReadonlySet<string>;
   private readonly patterns: readonly UserPattern[];
   private readonly scanText: boolean;
 
@@ -217,6 +219,7 @@ export class TraceContextExtractor {
     this.traceFields = split(options.trace_id_fields);
     this.spanFields = split(options.span_id_fields);
     this.flagsFields = split(options.trace_flags_fields);
+    this.userKeys = new Set([...options.trace_id_fields, ...options.span_id_fields, ...options.trace_flags_fields]);
     this.patterns = options.patterns.map((p) => ({ re: new RegExp(p) }));
     this.scanText = options.scan_text;
   }
@@ -269,9 +272,12 @@ export class TraceContextExtractor {
     return false;
   }
 
-  /** Whether a top-level field of this name can hold trace context (an id, or an object that may hold one). */
+  /**
+   * Whether a top-level field of this name can hold trace context (an id, or an object that may
+   * hold one), or is a configured field path: the keys `extract` may take.
+   */
   isContextKey(key: string): boolean {
-    return this.keys.lookup('', key, true).kind !== KIND_NONE;
+    return this.userKeys.has(key) || this.keys.lookup('', key, true).kind !== KIND_NONE;
   }
 
   /** Fills the slots from the keys of `obj`. */

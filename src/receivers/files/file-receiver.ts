@@ -46,6 +46,12 @@ export const ROTATE_WAIT_MS = 5000;
  * completes beyond a batch leaves as the next one).
  */
 const READ_BYTES = 256 << 10;
+/**
+ * Reads ahead at once (a read buffer each): the files read in turn each have theirs ready when
+ * their turn comes. With one, a receiver catching up on 4 files sat idle waiting for reads 3% of
+ * the time (event loop utilisation 0.97 against 0.997 with 4).
+ */
+const READS_AHEAD = 4;
 /** A batch leaves when it holds this many records or bytes, or when there is nothing more to read now. */
 const BATCH_RECORDS = 1024;
 const BATCH_BYTES = 4 << 20;
@@ -103,7 +109,7 @@ export class FileReceiver extends BaseComponent implements Receiver {
   private checkpoints = new Map<string, FileCheckpoint>();
   /** Rotated files read to their end and closed, by device:inode, with when: never adopted again. */
   private readonly recentlyClosed = new Map<string, number>();
-  private readonly buffers = new ReadBuffers(READ_BYTES);
+  private readonly buffers = new ReadBuffers(READ_BYTES, READS_AHEAD);
   private records: LogRecord[] = [];
   private recordBytes = 0;
   private touched = new Set<TailedFile>();

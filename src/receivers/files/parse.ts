@@ -26,7 +26,7 @@ import type { Config } from '../../config/load.js';
 import { parseLogfmt, startsLikeLogfmt } from './logfmt.js';
 import { severityNumberOfWord, severityOfValue, type Severity } from './severity.js';
 import { isoEnd, parseIsoAt, parseTimestamp } from './timestamp.js';
-import type { ParsedLine } from './types.js';
+import { positionBit, type ParsedLine } from './types.js';
 
 export type LineParser = (text: string) => ParsedLine;
 
@@ -51,6 +51,10 @@ const NONE = 1 << 30;
 /** Set in a key's code when the trace-context extractor reads it. */
 const CONTEXT = 1 << 8;
 const MAX_CACHED_KEYS = 4096;
+/** `contextPositions` when the context keys were not looked for: any key may be taken. */
+const ANY_POSITION = -1;
+/** Key positions whose last key is remembered (KeyCodes.at). */
+const MAX_POSITIONS = 64;
 const NO_KEYS: string[] = Object.freeze([]) as unknown as string[];
 
 /**
@@ -62,10 +66,28 @@ const NO_KEYS: string[] = Object.freeze([]) as unknown as string[];
 class KeyCodes {
   private codes: Record<string, number> = Object.create(null) as Record<string, number>;
   private size = 0;
+  /**
+   * The keys last seen at each position and their codes: a logger writes its keys in the same
+   * order line after line, and JSON.parse gives them as the same (internalized) strings, so one
+   * compare at the key's position usually replaces the dictionary lookup.
+   */
+  private readonly lastKeys: string[] = [];
+  private readonly lastCodes: number[] = [];
 
   constructor(private readonly isContextKey: ContextKeyTest) {}
 
-  of(key: string): number {
+  /** The code of `key`, the `i`-th key of its record. */
+  at(i: number, key: string): number {
+    if (this.lastKeys[i] === key) return this.lastCodes[i];
+    const code = this.of(key);
+    if (i < MAX_POSITIONS) {
+      this.lastKeys[i] = key;
+      this.lastCodes[i] = code;
+    }
+    return code;
+  }
+
+  private of(key: string): number {
     const code = this.codes[key];
     if (code !== undefined) return code;
     if (++this.size > MAX_CACHED_KEYS) {
@@ -85,6 +107,8 @@ function newLine(text: string): ParsedLine {
     text,
     fields: null,
     taken: [],
+    takenPositions: 0,
+    contextPositions: 0,
     contextKeys: null,
     body: text,
     timeUnixNano: undefined,
@@ -104,19 +128,26 @@ function newLine(text: string): ParsedLine {
 function applyWellKnownFields(line: ParsedLine, fields: Record<string, unknown>, keys?: KeyCodes): void {
   let bodyRank = NONE;
   let bodyKey = '';
+  let bodyBit = 0;
   let timeRank = NONE;
   let timeKey = '';
+  let timeBit = 0;
   let levelRank = NONE;
   let levelKey = '';
+  let levelBit = 0;
   let nestedLevel: unknown = undefined;
   let contextKeys: string[] | null = null;
+  let contextPositions = 0;
+  let position = 0;
   for (const key in fields) {
+    const p = position++;
     let r: number | undefined;
     if (keys) {
-      r = keys.of(key);
+      r = keys.at(p, key);
       if (r === 0) continue;
       if (r & CONTEXT) {
         (contextKeys ??= []).push(key);
+        contextPositions |= positionBit(p);
         r &= CONTEXT - 1;
         if (r === 0) continue;
       }
@@ -130,16 +161,19 @@ function applyWellKnownFields(line: ParsedLine, fields: Record<string, unknown>,
       if (rank < bodyRank && isBodyValue(fields[key])) {
         bodyRank = rank;
         bodyKey = key;
+        bodyBit = positionBit(p);
       }
     } else if (kind === TIME) {
       if (rank < timeRank) {
         timeRank = rank;
         timeKey = key;
+        timeBit = positionBit(p);
       }
     } else if (kind === LEVEL) {
       if (rank < levelRank) {
         levelRank = rank;
         levelKey = key;
+        levelBit = positionBit(p);
       }
     } else {
       const v = fields[key];
@@ -147,24 +181,29 @@ function applyWellKnownFields(line: ParsedLine, fields: Record<string, unknown>,
         if (LOG_BODY_RANK < bodyRank) {
           bodyRank = LOG_BODY_RANK;
           bodyKey = key;
+          bodyBit = positionBit(p);
         }
       } else if (typeof v === 'object' && v !== null) nestedLevel = (v as Record<string, unknown>).level;
     }
   }
   line.contextKeys = contextKeys ?? (keys ? NO_KEYS : null);
+  line.contextPositions = keys ? contextPositions : ANY_POSITION;
   const taken = line.taken;
+  let takenPositions = 0;
   if (bodyRank !== NONE) {
     const v = fields[bodyKey];
     let body = typeof v === 'string' ? v : String(v);
     if (body.charCodeAt(body.length - 1) === 10) body = body.slice(0, body.charCodeAt(body.length - 2) === 13 ? -2 : -1);
     line.body = body;
     taken.push(bodyKey);
+    takenPositions |= bodyBit;
   }
   if (timeRank !== NONE) {
     const ns = parseTimestamp(fields[timeKey]);
     if (ns !== undefined) {
       line.timeUnixNano = ns;
       taken.push(timeKey);
+      takenPositions |= timeBit;
     }
   }
   if (levelRank !== NONE) {
@@ -172,11 +211,13 @@ function applyWellKnownFields(line: ParsedLine, fields: Record<string, unknown>,
       line.severityText = sev.text;
       line.severityNumber = sev.number;
       taken.push(levelKey);
+      takenPositions |= levelBit;
     }
   } else if (nestedLevel !== undefined && severityOfValue(nestedLevel, sev)) {
     line.severityText = sev.text;
     line.severityNumber = sev.number;
   }
+  line.takenPositions = takenPositions;
 }
 
 function isBodyValue(v: unknown): boolean {

@@ -7,7 +7,7 @@
 import Long from 'long';
 import type { AnyValue, KeyValue, LogRecord } from '../../otlp/types.js';
 import { toAnyValue } from '../../otlp/values.js';
-import { TRUNCATED_ATTRIBUTE, type ParsedLine, type RawRecord } from './types.js';
+import { positionBit, TRUNCATED_ATTRIBUTE, type ParsedLine, type RawRecord } from './types.js';
 
 export interface LogFile {
   path: string;
@@ -38,32 +38,30 @@ function fileAttributes(file: LogFile): void {
   }
 }
 
-/**
- * The attributes of the current record are gathered here and copied out at their exact length: a
- * record's array is then no larger than it needs to be (records of a batch live on together).
- */
-const scratch: KeyValue[] = [];
-
 export function toLogRecord(line: ParsedLine, raw: RawRecord, file: LogFile, observedUnixNano: bigint): LogRecord {
-  let n = 0;
+  // Pushed into a new array: gathering them in a scratch array and copying them out at their exact
+  // length cost 5% more instructions per JSON line (Array.prototype.fill and slice).
+  const attributes: KeyValue[] = [];
   const fields = line.fields;
   if (fields !== null) {
     const taken = line.taken;
     const nTaken = taken.length;
+    const takenPositions = line.takenPositions;
+    const contextPositions = line.contextPositions;
+    let p = 0;
     for (const key in fields) {
-      if (nTaken !== 0 && isTaken(taken, nTaken, key)) continue;
+      // By its position's bit when it has one: taken by the parser, or perhaps by the enricher.
+      const bit = positionBit(p++);
+      const skip = bit === 0 ? isTaken(taken, nTaken, key) : (takenPositions & bit) !== 0 || ((contextPositions & bit) !== 0 && isTaken(taken, nTaken, key));
+      if (skip) continue;
       const value = fields[key];
       if (value === undefined) continue;
-      scratch[n++] = { key, value: valueOf(value) };
+      attributes.push({ key, value: valueOf(value) });
     }
   }
   fileAttributes(file);
-  scratch[n++] = lastPath!;
-  scratch[n++] = lastName!;
-  if (raw.truncated) scratch[n++] = TRUNCATED;
-  const attributes = scratch.slice(0, n);
-  // Hold on to nothing of this record.
-  scratch.fill(TRUNCATED, 0, n);
+  attributes.push(lastPath!, lastName!);
+  if (raw.truncated) attributes.push(TRUNCATED);
   if (observedUnixNano !== lastObserved) {
     lastObserved = observedUnixNano;
     lastObservedLong = longOfNanos(observedUnixNano);

@@ -6,7 +6,8 @@ import { severityNumberOfLevel, severityNumberOfWord, severityOfValue, type Seve
 import { parseLogfmt } from '../../../../src/receivers/files/logfmt.js';
 import { severityOf } from '../../../../src/metrics/log-metrics.js';
 import { TraceContextEnricher } from '../../../../src/processors/trace-context/enricher.js';
-import { TraceContextExtractor } from '../../../../src/processors/trace-context/extract.js';
+import { DEFAULT_TRACE_CONTEXT_OPTIONS, TraceContextExtractor, type TraceContextOptions } from '../../../../src/processors/trace-context/extract.js';
+import { toLogRecord } from '../../../../src/receivers/files/record.js';
 import { idToHex } from '../../../../src/otlp/values.js';
 
 const T = '4bf92f3577b34da6a3ce929d0e0e4736';
@@ -303,7 +304,10 @@ describe('json', () => {
     expect(idToHex(nested.spanId)).toBe(S);
   });
 
-  it.each([
+  // Keys past the 31st have no bit in takenPositions/contextPositions: they are looked up by name.
+  const many = (fields: string) => `{${Array.from({ length: 35 }, (_, i) => `"f${i}":${i}`).join(',')},${fields}}`;
+  const configured: Partial<TraceContextOptions> = { trace_id_fields: ['req.tid'], span_id_fields: ['sid'], trace_flags_fields: ['sampled'] };
+  it.each<[string, string, Partial<TraceContextOptions>?]>([
     ['flat', `{"level":"info","msg":"hi","trace_id":"${T}","span_id":"${S}","trace_flags":"01","status":200}`],
     ['nested', `{"msg":"hi","trace":{"id":"${T}"},"span":{"id":"${S}"}}`],
     ['in a context map', `{"msg":"hi","mdc":{"traceId":"${T}","spanId":"${S}"},"thread":"main"}`],
@@ -311,18 +315,30 @@ describe('json', () => {
     ['traceparent', `{"msg":"hi","traceparent":"00-${T}-${S}-01"}`],
     ['refused id, then the text', `{"msg":"hi ${T}","trace_id":"zz"}`],
     ['none', '{"msg":"hi","status":200}'],
-  ])('the keys listed for the extractor give what a walk over every field gives (%s)', (_name, input) => {
-    const extractor = new TraceContextExtractor();
+    ['past the 31st key', many(`"level":"info","msg":"hi","trace_id":"${T}","span_id":"${S}","status":200`)],
+    ['taken keys on both sides of the 31st', `{"msg":"hi","time":1714564800123,${many(`"level":"info","trace_id":"${T}","span_id":"${S}"`).slice(1)}`],
+    ['configured fields', `{"msg":"hi","req.tid":"${T}","sid":"${S}","sampled":"01","user":"u-1"}`, configured],
+    ['configured fields past the 31st key', many(`"msg":"hi","req.tid":"${T}","sid":"${S}","sampled":"01"`), configured],
+  ])('the keys listed for the extractor give what a walk over every field gives (%s)', (_name, input, options) => {
+    const extractor = new TraceContextExtractor({ ...DEFAULT_TRACE_CONTEXT_OPTIONS, ...options });
     const listing = createLineParser({ format: 'auto', regex: null }, (key) => extractor.isContextKey(key));
     const enricher = new TraceContextEnricher(extractor);
     const listed = listing(input);
     const walked = auto(input);
     expect(listed.contextKeys).not.toBeNull();
     expect(walked.contextKeys).toBeNull();
+    expect(walked.contextPositions).toBe(-1);
     enricher.enrich(listed);
     enricher.enrich(walked);
+    // The same record either way: the positions of the taken keys tell toLogRecord what the names do.
+    const file = { path: '/var/log/app.log', name: 'app.log' };
+    const raw = { text: input, end: input.length + 1, truncated: false };
+    const attributes = toLogRecord(listed, raw, file, 1n).attributes!.map((kv) => kv.key);
+    expect(attributes).toEqual(toLogRecord(walked, raw, file, 1n).attributes!.map((kv) => kv.key));
+    const taken = new Set(listed.taken);
+    expect(attributes).toEqual([...Object.keys(listed.fields!).filter((k) => !taken.has(k)), 'log.file.path', 'log.file.name']);
     for (const line of [listed, walked]) line.taken.sort();
-    expect({ ...listed, contextKeys: null }).toEqual(walked);
+    expect({ ...listed, contextKeys: null, contextPositions: -1 }).toEqual(walked);
   });
 });
 
