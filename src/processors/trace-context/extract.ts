@@ -114,6 +114,8 @@ const CONTAINERS = new Set([
   'tracing',
 ]);
 const MAX_DEPTH = 3;
+/** Positions of listed keys whose last key is remembered. */
+const MAX_LISTED = 16;
 
 const bits = (...roles: number[]) => roles.reduce((m, r) => m | (1 << r), 0);
 /**
@@ -195,6 +197,9 @@ interface UserPattern {
 
 export class TraceContextExtractor {
   private readonly keys = new KeyCache();
+  /** The listed keys last seen at each position, and their kinds (`visitListed`). */
+  private readonly listedKeys: string[] = [];
+  private readonly listedKinds: NestedKey[] = [];
   /** Values found per role for the current record, and which roles are set. */
   private readonly slots: Slots = new Array<unknown>(ROLE_COUNT).fill(undefined);
   private mask = 0;
@@ -238,7 +243,7 @@ export class TraceContextExtractor {
         const user = this.fromUserFields(fields, taken);
         if (user) return user;
       }
-      if (keys) for (let i = 0; i < keys.length; i++) this.visit(fields, keys[i], '', 0);
+      if (keys) for (let i = 0; i < keys.length; i++) this.visitListed(fields, keys[i], i);
       else this.walk(fields, '', 0);
       if (this.mask !== 0) {
         // The fields named a context (valid or not): the line would only repeat them.
@@ -286,7 +291,28 @@ export class TraceContextExtractor {
   }
 
   private visit(obj: Fields, key: string, prefix: string, depth: number): void {
-    const k = this.keys.lookup(prefix, key, depth === 0);
+    this.visitAs(obj, key, this.keys.lookup(prefix, key, depth === 0), depth);
+  }
+
+  /**
+   * `visit` of the `i`-th listed top-level key. A logger lists the same keys line after line: the
+   * kind found for the key last listed at `i` is used again after one compare (a lookup in the
+   * key cache costs 4% of a JSON line's instructions for its three context keys).
+   */
+  private visitListed(obj: Fields, key: string, i: number): void {
+    let k: NestedKey;
+    if (this.listedKeys[i] === key) k = this.listedKinds[i];
+    else {
+      k = this.keys.lookup('', key, true);
+      if (i < MAX_LISTED) {
+        this.listedKeys[i] = key;
+        this.listedKinds[i] = k;
+      }
+    }
+    this.visitAs(obj, key, k, 0);
+  }
+
+  private visitAs(obj: Fields, key: string, k: NestedKey, depth: number): void {
     const kind = k.kind;
     if (kind === KIND_NONE) return;
     const value = obj[key];

@@ -340,6 +340,51 @@ describe('json', () => {
     for (const line of [listed, walked]) line.taken.sort();
     expect({ ...listed, contextKeys: null, contextPositions: -1 }).toEqual(walked);
   });
+
+  it('one parser and enricher over lines whose context keys change from line to line (kinds remembered by position)', () => {
+    const extractor = new TraceContextExtractor();
+    const listing = createLineParser({ format: 'auto', regex: null }, (key) => extractor.isContextKey(key));
+    const enricher = new TraceContextEnricher(extractor);
+    const T2 = 'a'.repeat(32);
+    const lines: [string, string | undefined, string | undefined][] = [
+      [`{"msg":"a","trace_id":"${T}","span_id":"${S}"}`, T, S],
+      [`{"msg":"b","traceparent":"00-${T2}-${S}-01"}`, T2, S],
+      [`{"msg":"c","span_id":"${S}","trace_id":"${T2}"}`, T2, S],
+      [`{"msg":"d","dd":{"trace_id":"42","span_id":"7"}}`, '0000000000000000000000000000002a', '0000000000000007'],
+      [`{"msg":"e","trace":{"id":"${T}"}}`, T, undefined],
+      [`{"msg":"f","trace_id":"${T}","span_id":"${S}"}`, T, S],
+    ];
+    for (let round = 0; round < 2; round++) {
+      for (const [input, trace, span] of lines) {
+        const line = listing(input);
+        enricher.enrich(line);
+        expect(line.traceId && idToHex(line.traceId), input).toBe(trace);
+        expect(line.spanId && idToHex(line.spanId), input).toBe(span);
+      }
+    }
+  });
+
+  it('one parser over lines whose keys change places gives, line by line, what a walk gives (key codes remembered by position)', () => {
+    const extractor = new TraceContextExtractor();
+    const listing = createLineParser({ format: 'auto', regex: null }, (key) => extractor.isContextKey(key));
+    const inputs = [
+      `{"msg":"a","level":"warn","trace_id":"${T}","status":200}`,
+      `{"status":200,"msg":"b","trace_id":"${T}","level":"warn"}`,
+      `{"level":"error","status":500,"message":"c","span_id":"${S}","trace_id":"${T}"}`,
+      `{"time":"2024-05-01T12:00:00Z","msg":"d","level":30}`,
+      `{"msg":"e","time":"2024-05-01T12:00:00Z","lvl":"info","user":"u"}`,
+    ];
+    for (let round = 0; round < 2; round++) {
+      for (const input of inputs) {
+        const listed = listing(input);
+        const walked = auto(input);
+        new TraceContextEnricher(extractor).enrich(listed);
+        new TraceContextEnricher(new TraceContextExtractor()).enrich(walked);
+        for (const line of [listed, walked]) line.taken.sort();
+        expect({ ...listed, contextKeys: null, contextPositions: -1 }, input).toEqual(walked);
+      }
+    }
+  });
 });
 
 describe('logfmt', () => {
