@@ -5,7 +5,7 @@
  * character boundary, and flagged; the rest continues as the next line, so nothing is lost and
  * memory stays bounded. Invalid UTF-8 is replaced with U+FFFD and counted.
  */
-import { isUtf8 } from 'node:buffer';
+import { isAscii, isUtf8 } from 'node:buffer';
 import type { RawLine } from './types.js';
 
 const LF = 10;
@@ -82,6 +82,9 @@ export class LineSplitter {
    */
   private cut(buf: Buffer, start: number, base: number, out: RawLine[]): number {
     const max = this.maxLineBytes;
+    // ASCII (most logs): decoded as latin1, the same text without the UTF-8 decoder's checks
+    // (1.7% of a JSON line's instructions), and without looking for replaced bytes.
+    const ascii = isAscii(buf);
     while (start < buf.length) {
       const nl = buf.indexOf(LF, start);
       if (nl === -1 || nl - start > max) {
@@ -89,13 +92,13 @@ export class LineSplitter {
         // Too long without a newline: cut at max_line_bytes, backing up to a character boundary.
         let cut = start + max;
         while (cut > start + 1 && (buf[cut] & 0xc0) === 0x80) cut--;
-        out.push({ text: this.decode(buf, start, cut), end: base + cut, truncated: true });
+        out.push({ text: this.decode(buf, start, cut, ascii), end: base + cut, truncated: true });
         this.stats.truncated++;
         start = cut;
         continue;
       }
       const stop = nl > start && buf[nl - 1] === CR ? nl - 1 : nl;
-      out.push({ text: this.decode(buf, start, stop), end: base + nl + 1, truncated: false });
+      out.push({ text: this.decode(buf, start, stop, ascii), end: base + nl + 1, truncated: false });
       start = nl + 1;
     }
     return start;
@@ -115,12 +118,13 @@ export class LineSplitter {
     if (!this.pending) return;
     const buf = this.pending;
     const stop = buf[buf.length - 1] === CR ? buf.length - 1 : buf.length;
-    out.push({ text: this.decode(buf, 0, stop), end: this.pendingStart + buf.length, truncated: false });
+    out.push({ text: this.decode(buf, 0, stop, false), end: this.pendingStart + buf.length, truncated: false });
     this.pendingStart += buf.length;
     this.pending = null;
   }
 
-  private decode(buf: Buffer, start: number, end: number): string {
+  private decode(buf: Buffer, start: number, end: number, ascii: boolean): string {
+    if (ascii) return buf.toString('latin1', start, end);
     const text = buf.toString('utf8', start, end);
     // A replacement character is either in the file or the mark of invalid bytes: check which.
     if (text.includes(REPLACEMENT) && !isUtf8(buf.subarray(start, end))) this.stats.invalidUtf8++;

@@ -55,6 +55,15 @@ describe('LineSplitter', () => {
     for (const l of lines) expect(l.text).not.toContain('\uFFFD');
   });
 
+  it('decodes a character split across two reads, ASCII and non-ASCII reads alike, with offsets in bytes', () => {
+    const bytes = Buffer.from('plain\ncafé au lait\nnaïve\nascii again\n€\n');
+    const cut = bytes.indexOf(0xc3) + 1; // inside the é
+    const { lines, s } = split([bytes.subarray(0, cut), bytes.subarray(cut, cut + 9), bytes.subarray(cut + 9)]);
+    expect(lines.map((l) => l.text)).toEqual(['plain', 'café au lait', 'naïve', 'ascii again', '€']);
+    expect(lines.map((l) => l.end)).toEqual([6, 20, 27, 39, 43]);
+    expect(s.stats.invalidUtf8).toBe(0);
+  });
+
   it('replaces invalid UTF-8 and counts the line, but not a replacement character the file holds', () => {
     const { lines, s } = split([Buffer.concat([Buffer.from('bad '), Buffer.from([0xff, 0xfe]), Buffer.from(' bytes\nreal \uFFFD here\n')])]);
     expect(lines[0].text).toBe('bad \uFFFD\uFFFD bytes');
