@@ -1,21 +1,16 @@
 // Tailing throughput: pre-written files of JSON lines (~300 B with trace ids, as a pino app with
-// the OTel instrumentation writes them) and of plain text lines, read through FileReceiver and its
-// parser in-process into a consumer that counts records and resolves at once (no queue, no export).
+// the OTel instrumentation writes them) and of plain text lines (lib/log-lines.mjs), read through
+// FileReceiver and its parser in-process into a consumer that counts records and resolves at once
+// (no queue, no export).
 // Prints lines/s, MiB/s and CPU-seconds per million lines; the goal is >= 300,000 JSON lines/s.
 import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startReceiver, tempDir } from './lib/file-receiver-harness.mjs';
+import { logLines } from './lib/log-lines.mjs';
 
 const LINES = Number(process.env.BENCH_LINES ?? 1_000_000);
 const FILES = 4;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-
-const hex = (n, w) => n.toString(16).padStart(w, '0').slice(-w);
-const shapes = {
-  json: (i) =>
-    `${JSON.stringify({ level: 30, time: 1714564800000 + i, pid: 4242, hostname: 'app-7f9c', msg: `request handled seq=${i}`, trace_id: `5eed${hex(i + 1, 12)}${hex(i * 7919, 16)}`, span_id: `${hex(i + 1, 8)}abcd0001`, trace_flags: '01', route: '/api/orders', status: 200, duration_ms: 12.5, user: 'u-1234', pad: 'x'.repeat(40) })}\n`,
-  text: (i) => `2024-05-01T12:00:00.000Z INFO [http-nio-8080-exec-3] c.e.orders.OrderController - request handled seq=${i} path=/api/orders status=200\n`,
-};
 
 async function round(kind) {
   const dir = tempDir('tracetail-bench-');
@@ -24,7 +19,7 @@ async function round(kind) {
   const per = Math.ceil(LINES / FILES);
   for (let f = 0; f < FILES; f++) {
     const parts = [];
-    for (let i = f * per; i < Math.min(LINES, (f + 1) * per); i++) parts.push(shapes[kind](i));
+    for (let i = f * per; i < Math.min(LINES, (f + 1) * per); i++) parts.push(logLines[kind](i));
     const p = join(dir, 'logs', `${kind}-${f}.log`);
     writeFileSync(p, parts.join(''));
     bytes += statSync(p).size;
