@@ -23,6 +23,7 @@
  * `12:00:00.123 [main] INFO ...`); the body is the line.
  */
 import type { Config } from '../../config/load.js';
+import { KeysByPosition } from '../../keys-by-position.js';
 import { parseLogfmt, startsLikeLogfmt } from './logfmt.js';
 import { severityNumberOfWord, severityOfValue, type Severity } from './severity.js';
 import { isoEnd, parseIsoAt, parseTimestamp } from './timestamp.js';
@@ -66,25 +67,13 @@ const NO_KEYS: string[] = Object.freeze([]) as unknown as string[];
 class KeyCodes {
   private codes: Record<string, number> = Object.create(null) as Record<string, number>;
   private size = 0;
-  /**
-   * The keys last seen at each position and their codes: a logger writes its keys in the same
-   * order line after line, and JSON.parse gives them as the same (internalized) strings, so one
-   * compare at the key's position usually replaces the dictionary lookup.
-   */
-  private readonly lastKeys: string[] = [];
-  private readonly lastCodes: number[] = [];
+  private readonly byPosition = new KeysByPosition(MAX_POSITIONS, (key) => this.of(key));
 
   constructor(private readonly isContextKey: ContextKeyTest) {}
 
   /** The code of `key`, the `i`-th key of its record. */
   at(i: number, key: string): number {
-    if (this.lastKeys[i] === key) return this.lastCodes[i];
-    const code = this.of(key);
-    if (i < MAX_POSITIONS) {
-      this.lastKeys[i] = key;
-      this.lastCodes[i] = code;
-    }
-    return code;
+    return this.byPosition.get(i, key);
   }
 
   private of(key: string): number {
