@@ -36,17 +36,14 @@ type Group = Record<string, unknown>;
  */
 export function encodeWithin<S extends Signal>(signal: S, req: RequestOf<S>, limits: SplitLimits, encoded?: Uint8Array): EncodedPart[] {
   const items = countItems(signal, req);
-  if (items <= limits.maxItems) {
+  let max = limits.maxItems;
+  if (items <= max) {
     const payload = encoded ?? encodeRequest(signal, req);
     if (payload.byteLength <= limits.maxBytes || items <= 1) return [{ payload, items }];
-    return halves(signal, req, items, limits);
+    // Within the item limit but too large in bytes: in two halves, each cut again if needed.
+    max = Math.ceil(items / 2);
   }
-  return cut(signal, req, limits.maxItems).flatMap((part) => encodeWithin(signal, part, limits));
-}
-
-/** A request within the item limit but too large in bytes: in two halves, each cut again if needed. */
-function halves<S extends Signal>(signal: S, req: RequestOf<S>, items: number, limits: SplitLimits): EncodedPart[] {
-  return cut(signal, req, Math.ceil(items / 2)).flatMap((part) => encodeWithin(signal, part, limits));
+  return cut(signal, req, max).flatMap((part) => encodeWithin(signal, part, limits));
 }
 
 /** `req` as requests of at most `max` items each, in order. */

@@ -446,7 +446,7 @@ export class FileReceiver extends BaseComponent implements Receiver {
     const logs = this.ctx.config.logs;
     let opened: Awaited<ReturnType<typeof TailedFile.open>>;
     try {
-      opened = await TailedFile.open(path, (key) => this.checkpoints.get(key), fallback, logs.max_line_bytes, logs.multiline ? new MultilineAggregator(logs.multiline) : null);
+      opened = await TailedFile.open(path, (key) => this.checkpoints.get(key), fallback, logs.max_line_bytes, this.multiline());
     } catch (err) {
       this.skip(path, 'unreadable', err);
       return undefined;
@@ -668,7 +668,7 @@ export class FileReceiver extends BaseComponent implements Receiver {
    */
   private async readCompressedRest(key: string, cp: FileCheckpoint, path: string): Promise<boolean> {
     const logs = this.ctx.config.logs;
-    const cutter = new RecordCutter(logs.max_line_bytes, cp.offset, logs.multiline ? new MultilineAggregator(logs.multiline) : null);
+    const cutter = new RecordCutter(logs.max_line_bytes, cp.offset, this.multiline());
     const file = { path, name: basename(path) };
     let raw: RawRecord[] = [];
     const send = async (): Promise<boolean> => {
@@ -698,6 +698,12 @@ export class FileReceiver extends BaseComponent implements Receiver {
     this.countSplitStats(cutter.takeStats());
     this.metrics.rotations.rename.inc();
     return send();
+  }
+
+  /** A multiline aggregator of its own for a file, with `logs.multiline`. */
+  private multiline(): MultilineAggregator | null {
+    const m = this.ctx.config.logs.multiline;
+    return m ? new MultilineAggregator(m) : null;
   }
 
   private saveCheckpoint(f: TailedFile): void {
