@@ -19,6 +19,7 @@ import { performance } from 'node:perf_hooks';
 import Long from 'long';
 import { closeAgent, cpuSeconds, postTraces, rssBytes, startCli, waitUntil } from './lib/cli-process.mjs';
 import { startCollector } from './lib/collector-process.mjs';
+import { pinoLine } from './lib/log-lines.mjs';
 import { webSpan } from './lib/web-span.mjs';
 
 const dist = (p) => import(new URL(`../dist/${p}`, import.meta.url));
@@ -34,9 +35,6 @@ const TIMEOUT_MS = 300_000;
 const fmt = (n) => Math.round(n).toLocaleString('en-US');
 const mib = (b) => (b / 1048576).toFixed(1);
 
-const hex = (n, w) => n.toString(16).padStart(w, '0').slice(-w);
-const line = (i) =>
-  `${JSON.stringify({ level: 30, time: 1714564800000 + i, pid: 4242, hostname: 'app-7f9c', msg: `request handled seq=${i}`, trace_id: `5eed${hex(i + 1, 12)}${hex(i * 7919, 16)}`, span_id: `${hex(i + 1, 8)}abcd0001`, trace_flags: '01', route: '/api/orders', status: 200, duration_ms: 12.5, user: 'u-1234' })}\n`;
 
 const resource = { attributes: [keyValue('service.name', 'checkout'), keyValue('service.version', '1.4.2'), keyValue('host.name', 'checkout-7d9f8-abcde')] };
 function spanRequest(first) {
@@ -48,7 +46,7 @@ function spanRequest(first) {
 const collector = await startCollector();
 const dir = mkdtempSync(join(tmpdir(), 'tracetail-bench-pipeline-'));
 mkdirSync(join(dir, 'logs'));
-const lines = Array.from({ length: LINES }, (_, i) => line(i)).join('');
+const lines = Array.from({ length: LINES }, (_, i) => pinoLine(i)).join('');
 const requests = Array.from({ length: SPAN_REQUESTS }, (_, i) => spanRequest(i * SPANS_PER_REQUEST));
 
 const cli = startCli(dir, { logs: { include: [join(dir, 'logs/**/*.log')], format: 'json' }, export: { otlp: { endpoint: collector.url } } });

@@ -18,7 +18,7 @@ if (spawnSync('valgrind', ['--version']).error) {
 /** Instructions of one process running `rounds` rounds of `kind`. */
 function instructions(kind, rounds) {
   const args = ['--tool=callgrind', '--callgrind-out-file=/dev/null', '--smc-check=all-non-file', process.execPath];
-  args.push('--single-threaded', '--hash-seed=1', '--random-seed=1', stage, kind, String(LINES), String(rounds));
+  args.push('--single-threaded', '--hash-seed=1', '--random-seed=1', '--expose-gc', stage, kind, String(LINES), String(rounds));
   return new Promise((resolve, reject) => {
     const child = spawn('valgrind', args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
