@@ -76,24 +76,30 @@ export class Sidecar {
   async start(): Promise<void> {
     const { config } = this;
     const { log, telemetry } = this.deps;
-    this.transports = buildTransports(config);
+    const exporting = config.export.enabled;
+    if (exporting) this.transports = buildTransports(config);
+    else log.info('export.enabled is false: nothing is queued or exported, only metrics are made');
     const store = (this.store = Store.open(config.storage.directory, { maxQueueBytes: config.storage.max_queue_bytes }));
     const memory = (this.memory = new MemoryGuard({ limitBytes: config.limits.memory_mib * 1024 * 1024, log: log.child({ component: 'memory' }) }));
     const writers = {} as { [S in Signal]: QueueWriter<S> };
     for (const signal of SIGNALS) {
-      const sender = new QueueSender({
-        signal,
-        store,
-        transport: this.transports[signal],
-        telemetry,
-        log: log.child({ component: `exporter/${signal}` }),
-        batch: batchOptions(config, signal),
-        retry: retryOptions(config),
-        concurrency: config.export.concurrency,
-      });
-      this.senders.push(sender);
+      // export.enabled false: no sender; the writers keep only the checkpoints.
+      const sender = this.transports
+        ? new QueueSender({
+            signal,
+            store,
+            transport: this.transports[signal],
+            telemetry,
+            log: log.child({ component: `exporter/${signal}` }),
+            batch: batchOptions(config, signal),
+            retry: retryOptions(config),
+            concurrency: config.export.concurrency,
+          })
+        : undefined;
+      if (sender) this.senders.push(sender);
       (writers as Record<Signal, QueueWriter<Signal>>)[signal] = new QueueWriter(signal, store, {
-        onEnqueued: () => sender.wake(),
+        discard: !exporting,
+        onEnqueued: () => sender?.wake(),
         admit: () => memory.admit(),
         telemetry,
         limits: batchOptions(config, signal),

@@ -2,7 +2,7 @@
 // directory (listeners on port 0, found in its "listening" log lines), its CPU time and RSS read
 // from /proc (Linux), its /metrics read as numbers, and OTLP/HTTP trace requests posted to it.
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { openSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -27,7 +27,8 @@ export function startCli(dir, config) {
   for (const [k, v] of Object.entries(JSON.parse(process.env.BENCH_CONFIG ?? '{}'))) full[k] = typeof v === 'object' && v ? { ...full[k], ...v } : v;
   writeFileSync(join(dir, 'tracetail.yaml'), stringify(full));
   const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, CLI, 'run', '--config', join(dir, 'tracetail.yaml')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const out = process.env.BENCH_STDOUT ? openSync(process.env.BENCH_STDOUT, 'w') : 'ignore';
+  const child = spawn(process.execPath, [...nodeArgs, CLI, 'run', '--config', join(dir, 'tracetail.yaml')], { stdio: ['ignore', out, 'pipe'] });
   const endpoints = {};
   const warnings = [];
   let partial = '';

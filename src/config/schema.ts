@@ -310,6 +310,11 @@ export const configSchema = z
       .prefault({}),
     export: z
       .object({
+        enabled: doc(
+          z.boolean().default(true),
+          'boolean',
+          'false: nothing is queued or exported (a metrics-only sidecar); span and log metrics are still made and file checkpoints still move.',
+        ),
         otlp: z
           .object({
             endpoint: doc(httpUrl.nullable().default(null), 'URL | null', 'Base URL of the OTLP/HTTP backend (`/v1/<signal>` is appended); OTEL_EXPORTER_OTLP_ENDPOINT overrides it.'),
@@ -364,6 +369,11 @@ export const configSchema = z
       .prefault({}),
     correlation: z
       .object({
+        enabled: doc(
+          z.boolean().default(true),
+          'boolean',
+          'false: no trace index (no matched/unmatched counts, no resource inheritance, no debug API).',
+        ),
         window: doc(
           duration.refine((ms) => ms >= 1000, 'must be at least 1s').prefault('5m'),
           'duration',

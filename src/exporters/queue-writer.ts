@@ -28,6 +28,8 @@ export interface QueueWriterOptions {
    * several entries, each within them, so that no export request has to be larger.
    */
   limits?: SplitLimits;
+  /** Keep nothing but the checkpoints (`export.enabled: false`: a metrics-only sidecar). */
+  discard?: boolean;
 }
 
 const NO_LIMITS: SplitLimits = { maxItems: Infinity, maxBytes: Infinity };
@@ -71,8 +73,12 @@ export class QueueWriter<S extends Signal> implements Consumer<BatchOf[S]> {
     try {
       if (this.stopped) throw new StoppedError('tracetail is stopping');
       this.options.admit?.();
-      const parts = this.encode(batch);
       const checkpoints = (batch as LogBatch).checkpoints ?? [];
+      if (this.options.discard) {
+        if (checkpoints.length > 0) this.store.saveCheckpoints(checkpoints);
+        return;
+      }
+      const parts = this.encode(batch);
       if (parts.every((p) => p.items === 0)) {
         if (checkpoints.length > 0) this.store.saveCheckpoints(checkpoints);
         return;

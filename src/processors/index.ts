@@ -21,6 +21,9 @@ export interface Stages<B> {
 /** The processors and observers of the logs and traces pipelines, and the components they need running. */
 export function buildStages(ctx: ProcessorContext): { logs: Stages<LogBatch>; traces: Stages<TraceBatch>; components: Component[] } {
   const metrics = buildMetricObservers(ctx);
+  if (!ctx.config.correlation.enabled) {
+    return { logs: { processors: [], observers: [...metrics.logs] }, traces: { processors: [], observers: [...metrics.traces] }, components: [] };
+  }
   const correlation = buildCorrelation(ctx);
   return {
     // Resource inheritance runs before the queue, so exports and log metrics see the inherited resource.
