@@ -15,6 +15,7 @@ import type { Transport } from './exporters/transport.js';
 import type { Logger } from './logger.js';
 import type { Telemetry } from './metrics/telemetry.js';
 import type { LogBatch, TraceBatch } from './pipeline/batches.js';
+import { encodeLogBatch, encodeTraceBatch } from './pipeline/encode.js';
 import { Pipeline } from './pipeline/pipeline.js';
 import { buildStages } from './processors/index.js';
 import { buildReceivers } from './receivers/index.js';
@@ -109,9 +110,11 @@ export class Sidecar {
     this.registerQueueGauges(store);
 
     const stages = buildStages({ config, log, telemetry });
+    // Encoded once, for the queue and the trace index alike; neither needs it when both are off.
+    const encode = exporting || config.correlation.enabled;
     const consumers = {
-      logs: new Pipeline<LogBatch>(writers.logs, stages.logs.processors, stages.logs.observers),
-      traces: new Pipeline<TraceBatch>(writers.traces, stages.traces.processors, stages.traces.observers),
+      logs: new Pipeline<LogBatch>(writers.logs, stages.logs.processors, stages.logs.observers, encode ? encodeLogBatch : undefined),
+      traces: new Pipeline<TraceBatch>(writers.traces, stages.traces.processors, stages.traces.observers, encode ? encodeTraceBatch : undefined),
       metrics: writers.metrics,
     };
     this.graphConsumers = consumers;

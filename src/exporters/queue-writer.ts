@@ -107,8 +107,10 @@ export class QueueWriter<S extends Signal> implements Consumer<BatchOf[S]> {
         // Spans received as protobuf are stored as received (see TraceBatch.encoded).
         return encodeWithin('traces', { resourceSpans: b.resourceSpans }, limits, b.encoded);
       }
-      default:
-        return encodeWithin('logs', { resourceLogs: (batch as LogBatch).resourceLogs }, limits);
+      case 'logs': {
+        const b = batch as LogBatch;
+        return encodeWithin('logs', { resourceLogs: b.resourceLogs }, limits, b.encoded);
+      }
     }
   }
 }

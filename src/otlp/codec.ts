@@ -104,11 +104,12 @@ function base64ToHex(value: unknown): unknown {
 
 // ---- requests ---------------------------------------------------------------------------------
 
-export function decodeRequest<S extends Signal>(signal: S, body: Uint8Array, format: WireFormat): RequestOf[S] {
+/** `itemRanges`, when given, gets where each span or log record lies in a protobuf `body` ([start, end) pairs). */
+export function decodeRequest<S extends Signal>(signal: S, body: Uint8Array, format: WireFormat, itemRanges?: number[]): RequestOf[S] {
   if (format === 'protobuf') {
     // Traces and logs have hand-written decoders (the ingest hot path); they throw DecodeErrors.
-    if (signal === 'traces') return decodeTraceRequest(asBuffer(body)) as RequestOf[S];
-    if (signal === 'logs') return decodeLogsRequest(asBuffer(body)) as RequestOf[S];
+    if (signal === 'traces') return decodeTraceRequest(asBuffer(body), itemRanges) as RequestOf[S];
+    if (signal === 'logs') return decodeLogsRequest(asBuffer(body), itemRanges) as RequestOf[S];
     try {
       return requestType[signal].decode(new FastReader(asBuffer(body))) as unknown as RequestOf[S];
     } catch (err) {

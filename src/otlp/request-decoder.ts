@@ -83,15 +83,28 @@ let buf: SliceableBuffer = NO_BODY;
 let view: DataView = NO_VIEW;
 let pos = 0;
 
+/** Where the item positions go (decodeTraceRequest, decodeLogsRequest), or null. */
+let ranges: number[] | null = null;
+
 /** Point the decoder at a body (and, with NO_BODY, let go of it). */
 function use(body: Buffer): void {
   buf = body as SliceableBuffer;
   view = body === NO_BODY ? NO_VIEW : viewOf(body);
   pos = 0;
+  ranges = null;
 }
 
-export function decodeTraceRequest(body: Buffer): ExportTraceServiceRequest {
+/** The end of the item message at `pos` (its length read), its range recorded when asked for. */
+function item(end: number): number {
+  const e = delimited(end);
+  if (ranges !== null) ranges.push(pos, e);
+  return e;
+}
+
+/** `itemRanges`, when given, gets the [start, end) of every Span message in `body`, in order. */
+export function decodeTraceRequest(body: Buffer, itemRanges?: number[]): ExportTraceServiceRequest {
   use(body);
+  ranges = itemRanges ?? null;
   try {
     return traceRequest(body.length);
   } finally {
@@ -99,10 +112,32 @@ export function decodeTraceRequest(body: Buffer): ExportTraceServiceRequest {
   }
 }
 
-export function decodeLogsRequest(body: Buffer): ExportLogsServiceRequest {
+/** `itemRanges`, when given, gets the [start, end) of every LogRecord message in `body`, in order. */
+export function decodeLogsRequest(body: Buffer, itemRanges?: number[]): ExportLogsServiceRequest {
   use(body);
+  ranges = itemRanges ?? null;
   try {
     return logsRequest(body.length);
+  } finally {
+    use(NO_BODY);
+  }
+}
+
+/** One Span message (as the trace index keeps it). */
+export function decodeSpan(body: Buffer): Span {
+  use(body);
+  try {
+    return span(body.length);
+  } finally {
+    use(NO_BODY);
+  }
+}
+
+/** One LogRecord message (as the trace index keeps it). */
+export function decodeLogRecord(body: Buffer): LogRecord {
+  use(body);
+  try {
+    return logRecord(body.length);
   } finally {
     use(NO_BODY);
   }
@@ -490,7 +525,7 @@ function scopeSpans(end: number): ScopeSpans {
         m.scope = scope(delimited(end), 3);
         break;
       case 18:
-        m.spans.push(span(delimited(end)));
+        m.spans.push(span(item(end)));
         break;
       case 26:
         m.schemaUrl = string(end);
@@ -685,7 +720,7 @@ function scopeLogs(end: number): ScopeLogs {
         m.scope = scope(delimited(end), 3);
         break;
       case 18:
-        m.logRecords.push(logRecord(delimited(end)));
+        m.logRecords.push(logRecord(item(end)));
         break;
       case 26:
         m.schemaUrl = string(end);

@@ -43,19 +43,41 @@ import type {
 /** Node's Buffer has these (protobufjs uses them too); @types/node does not declare them. */
 type WritableBuffer = Buffer & { utf8Write(s: string, offset: number, length: number): number; latin1Write(s: string, offset: number, length: number): number };
 
-export function encodeTraceRequest(req: ExportTraceServiceRequest): Buffer {
+/** `itemRanges`, when given, gets the [start, end) of every Span message written, in order. */
+export function encodeTraceRequest(req: ExportTraceServiceRequest, itemRanges?: number[]): Buffer {
   start();
   const size = sizeTraceRequest(req);
   const out = alloc(size);
+  ranges = itemRanges ?? null;
   writeTraceRequest(req);
   return finish(out, size);
 }
 
-export function encodeLogsRequest(req: ExportLogsServiceRequest): Buffer {
+/** `itemRanges`, when given, gets the [start, end) of every LogRecord message written, in order. */
+export function encodeLogsRequest(req: ExportLogsServiceRequest, itemRanges?: number[]): Buffer {
   start();
   const size = sizeLogsRequest(req);
   const out = alloc(size);
+  ranges = itemRanges ?? null;
   writeLogsRequest(req);
+  return finish(out, size);
+}
+
+/** One Span message (the trace index keeps spans that came without their encoding this way). */
+export function encodeSpan(span: Span): Buffer {
+  start();
+  const size = sizeSpan(span);
+  const out = alloc(size);
+  writeSpan(span);
+  return finish(out, size);
+}
+
+/** One LogRecord message. */
+export function encodeLogRecord(record: LogRecord): Buffer {
+  start();
+  const size = sizeLogRecord(record);
+  const out = alloc(size);
+  writeLogRecord(record);
   return finish(out, size);
 }
 
@@ -70,6 +92,8 @@ let li = 0;
 const EMPTY = Buffer.alloc(0) as WritableBuffer;
 let buf: WritableBuffer = EMPTY;
 let pos = 0;
+/** Where writeItems records the spans' or log records' positions, or null. */
+let ranges: number[] | null = null;
 
 function start(): void {
   li = 0;
@@ -84,6 +108,7 @@ function alloc(size: number): WritableBuffer {
 
 function finish(out: WritableBuffer, size: number): Buffer {
   buf = EMPTY;
+  ranges = null;
   // A mismatch between the passes is a bug here, never a property of the input.
   if (pos !== size) throw new Error(`request encoder wrote ${pos} bytes, sized ${size}`);
   return out;
@@ -402,6 +427,18 @@ function writeMessages<T>(tag: number, list: readonly T[] | null | undefined, wr
   }
 }
 
+/** writeMessages for spans and log records: their positions go to `ranges` when it is set. */
+function writeItems<T>(tag: number, list: readonly T[] | null | undefined, write: (m: T) => void): void {
+  if (list == null) return;
+  const out = ranges;
+  for (let k = 0; k < list.length; k++) {
+    writeMessageHeader(tag);
+    const at = pos;
+    write(list[k]);
+    if (out !== null) out.push(at, pos);
+  }
+}
+
 // ---- common -----------------------------------------------------------------------------------
 
 /**
@@ -643,7 +680,7 @@ function sizeScopeSpans(ss: ScopeSpans): number {
 
 function writeScopeSpans(ss: ScopeSpans): void {
   writeScopeField(ss.scope);
-  writeMessages(18, ss.spans, writeSpan);
+  writeItems(18, ss.spans, writeSpan);
   writeString(26, ss.schemaUrl);
 }
 
@@ -757,7 +794,7 @@ function sizeScopeLogs(sl: ScopeLogs): number {
 
 function writeScopeLogs(sl: ScopeLogs): void {
   writeScopeField(sl.scope);
-  writeMessages(18, sl.logRecords, writeLogRecord);
+  writeItems(18, sl.logRecords, writeLogRecord);
   writeString(26, sl.schemaUrl);
 }
 

@@ -4,6 +4,10 @@ import type { Checkpoint } from '../storage/store.js';
 
 export interface LogBatch {
   resourceLogs: ResourceLogs[];
+  /** The records as one encoded ExportLogsServiceRequest (see TraceBatch.encoded). */
+  encoded?: Uint8Array;
+  /** Where each record's LogRecord message lies in `encoded` (see TraceBatch.encodedItems). */
+  encodedItems?: readonly number[];
   /** File offsets reached by the records in this batch; committed with them, atomically. */
   checkpoints?: Checkpoint[];
   /** Where the batch came from, for metrics: "file", "http", "unix", "grpc". */
@@ -22,6 +26,11 @@ export interface TraceBatch {
    * processor that changes spans never has stale bytes exported in their place.
    */
   encoded?: Uint8Array;
+  /**
+   * Where each span's Span message lies in `encoded`: `[start, end)` pairs, in the order of the
+   * spans. The trace index keeps a span as a copy of those bytes.
+   */
+  encodedItems?: readonly number[];
   transport: string;
 }
 

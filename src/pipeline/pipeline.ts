@@ -12,18 +12,24 @@ export interface Observer<B> {
   observe(batch: B): void;
 }
 
+/** Gives a batch its encoding (`encoded` and `encodedItems`) when it came without one. */
+export type Encoder<B> = (batch: B) => B;
+
 /**
- * processors → next (the durable queue) → observers.
+ * processors → encode → next (the durable queue) → observers.
  *
  * A batch may carry its items already encoded, as received (`TraceBatch.encoded`), for the queue
  * to store as they are. When the pipeline has processors it drops those bytes before the first
  * one runs: a processor may change the items, and the queue must then encode what it returns.
+ * The encoding is made once, after the processors, for the queue and the observers alike (the
+ * trace index keeps items as their encoded bytes).
  */
 export class Pipeline<B> implements Consumer<B> {
   constructor(
     private readonly next: Consumer<B>,
     private readonly processors: readonly Processor<B>[] = [],
     private readonly observers: readonly Observer<B>[] = [],
+    private readonly encode?: Encoder<B>,
   ) {}
 
   async consume(batch: B): Promise<void> {
@@ -32,6 +38,7 @@ export class Pipeline<B> implements Consumer<B> {
       b = withoutEncoded(b);
       for (const p of this.processors) b = p.process(b);
     }
+    if (this.encode) b = this.encode(b);
     await this.next.consume(b);
     for (const o of this.observers) o.observe(b);
   }
@@ -40,7 +47,8 @@ export class Pipeline<B> implements Consumer<B> {
 /** The batch without its received bytes (a shallow copy; the caller's batch is not changed). */
 function withoutEncoded<B>(batch: B): B {
   if ((batch as { encoded?: unknown }).encoded === undefined) return batch;
-  const copy = { ...batch } as B & { encoded?: unknown };
+  const copy = { ...batch } as B & { encoded?: unknown; encodedItems?: unknown };
   delete copy.encoded;
+  delete copy.encodedItems;
   return copy;
 }

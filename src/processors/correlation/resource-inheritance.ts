@@ -102,14 +102,19 @@ export class ResourceInheritance implements Processor<LogBatch> {
   }
 
   private inheritFrom(record: LogRecord, logService: string): ResourceInfo | undefined {
-    const traceId = record.traceId && record.traceId.byteLength === 16 ? idToHex(record.traceId) : undefined;
-    if (traceId !== undefined && traceId.startsWith('0000000000000000')) {
+    const id = record.traceId;
+    if (id && id.byteLength === 16 && isZeroHigh(id)) {
+      const traceId = idToHex(id);
       const full = this.index.resolve(traceId);
       if (full !== traceId) record.traceId = Buffer.from(full, 'hex');
     }
-    const spanId = record.spanId && record.spanId.byteLength === 8 ? idToHex(record.spanId) : undefined;
-    return this.index.resourceForLog(traceId, spanId, logService);
+    return this.index.resourceForLog(record.traceId, record.spanId, logService);
   }
+}
+
+function isZeroHigh(id: Uint8Array): boolean {
+  for (let i = 0; i < 8; i++) if (id[i] !== 0) return false;
+  return true;
 }
 
 function isUnknownService(v: KeyValue['value']): boolean {

@@ -20,6 +20,8 @@ export type Nanos = Long | number | null | undefined;
 
 /** A span resource or log resource, interned: many spans share one. */
 export interface ResourceInfo {
+  /** A small number naming it in the trace index's items. */
+  id: number;
   /** Stable text of the attributes (the intern key). */
   key: string;
   serviceName: string;
@@ -158,6 +160,9 @@ function capped(attributes: readonly KeyValue[] | null | undefined): readonly Ke
 /** Interns resources by content, so that the index holds one object per distinct resource. */
 export class ResourceTable {
   private readonly byKey = new Map<string, ResourceInfo>();
+  /** By id, as items name them: the newest `maxEntries * 4` (an item older than those shows no resource). */
+  private readonly ids = new Map<number, ResourceInfo>();
+  private nextId = 0;
   /** Resources of decoded batches seen before, by object identity (no key computed twice). */
   private readonly byObject = new WeakMap<object, ResourceInfo>();
 
@@ -171,16 +176,23 @@ export class ResourceTable {
     if (!info) {
       const service = findAttribute(attributes, 'service.name');
       info = {
+        id: this.nextId++,
         key,
         serviceName: service ? anyValueToString(service) : '',
         attributes,
       };
-      // Oldest first out: a resource still referenced by a trace stays alive through it.
+      // Oldest first out.
       if (this.byKey.size >= this.maxEntries) this.byKey.delete(this.byKey.keys().next().value!);
       this.byKey.set(key, info);
+      if (this.ids.size >= this.maxEntries * 4) this.ids.delete(this.ids.keys().next().value!);
+      this.ids.set(info.id, info);
     }
     if (resource) this.byObject.set(resource, info);
     return info;
+  }
+
+  byId(id: number): ResourceInfo | undefined {
+    return this.ids.get(id);
   }
 }
 

@@ -17,6 +17,7 @@ import { DecodeError, MemoryLimitError, PayloadTooLargeError, RequestTimeoutErro
 import { RateLimitedLog, type Logger } from '../../logger.js';
 import { RpcCode, countItems, countMetricDataPoints, decodeRequest, encodeRequest, type WireFormat } from '../../otlp/codec.js';
 import type { PartialSuccess } from '../../otlp/types.js';
+import type { TraceBatch } from '../../pipeline/batches.js';
 import type { OtlpTransport, TransportMetrics } from './otlp-metrics.js';
 import { rejectInvalidLogRecords, rejectInvalidSpans, type Rejection } from './validate.js';
 
@@ -56,13 +57,14 @@ export class OtlpIngest {
     this.metrics.requestSize[signal].observe(body.byteLength);
     switch (signal) {
       case 'traces': {
-        const req = decodeRequest('traces', body, format);
+        const encodedItems: number[] = [];
+        const req = decodeRequest('traces', body, format, encodedItems);
         const rejection = rejectInvalidSpans(req);
         const accepted = countItems('traces', req);
         // A protobuf body that lost no span goes into the queue as received, not encoded again
         // (the spans are still decoded: the id check and the observers need them).
-        const encoded = format === 'protobuf' && !rejection ? body : undefined;
-        if (accepted > 0) await this.consumers.traces.consume({ resourceSpans: req.resourceSpans, encoded, transport });
+        const batch: TraceBatch = format === 'protobuf' && !rejection ? { resourceSpans: req.resourceSpans, encoded: body, encodedItems, transport } : { resourceSpans: req.resourceSpans, transport };
+        if (accepted > 0) await this.consumers.traces.consume(batch);
         this.metrics.spansReceived.inc(accepted);
         return { accepted, partial: this.partial('traces', rejection) };
       }
