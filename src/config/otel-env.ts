@@ -17,6 +17,8 @@ export interface ExportTarget {
   protocol: 'http/protobuf' | 'http/json';
   headers: Record<string, string>;
   compression: 'gzip' | 'none';
+  /** gzip level (1-9). */
+  compressionLevel: number;
   timeoutMs: number;
   tls: { caFile: string | null; certFile: string | null; keyFile: string | null; insecureSkipVerify: boolean };
 }
@@ -156,6 +158,7 @@ export function resolveExportTargets(
       protocol,
       headers,
       compression,
+      compressionLevel: otlp.compression_level,
       timeoutMs,
       tls: {
         caFile: pick('CERTIFICATE') ?? otlp.tls.ca_file,

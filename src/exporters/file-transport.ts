@@ -8,7 +8,7 @@ import { open, rename, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Signal } from '../config/otel-env.js';
 import { decodeRequest, toJsonObject } from '../otlp/codec.js';
-import type { SendResult, Transport } from './transport.js';
+import { joined, type Payload, type SendResult, type Transport } from './transport.js';
 
 export class FileTransport implements Transport {
   readonly name = 'file';
@@ -26,9 +26,9 @@ export class FileTransport implements Transport {
     return join(this.directory, `${signal}.jsonl`);
   }
 
-  async send(signal: Signal, payload: Uint8Array): Promise<SendResult> {
+  async send(signal: Signal, payload: Payload): Promise<SendResult> {
     try {
-      const line = `${JSON.stringify(toJsonObject(signal, decodeRequest(signal, payload, 'protobuf')))}\n`;
+      const line = `${JSON.stringify(toJsonObject(signal, decodeRequest(signal, joined(payload), 'protobuf')))}\n`;
       const file = await this.fileFor(signal, Buffer.byteLength(line));
       await file.handle.appendFile(line);
       file.size += Buffer.byteLength(line);

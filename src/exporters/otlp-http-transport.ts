@@ -16,16 +16,13 @@
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import { promisify } from 'node:util';
-import { gunzipSync, gzip as gzipCallback } from 'node:zlib';
+import { createGzip, gunzipSync } from 'node:zlib';
 import type { ExportTarget, Signal } from '../config/otel-env.js';
 import { ConfigError, EnvironmentError } from '../errors.js';
 import { decodeRequest, decodeResponse, toJsonObject, type WireFormat } from '../otlp/codec.js';
 import { decodeStatus } from '../otlp/status.js';
 import { VERSION } from '../version.js';
-import type { SendOptions, SendResult, Transport } from './transport.js';
-
-const gzip = promisify(gzipCallback);
+import { joined, type Payload, type SendOptions, type SendResult, type Transport } from './transport.js';
 
 /** The statuses the OTLP specification says to retry; every other non-2xx status is permanent. */
 const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
@@ -100,16 +97,15 @@ export class OtlpHttpTransport implements Transport {
     }
   }
 
-  async send(signal: Signal, payload: Uint8Array, _items: number, options: SendOptions = {}): Promise<SendResult> {
-    let body: Uint8Array;
+  async send(signal: Signal, payload: Payload, _items: number, options: SendOptions = {}): Promise<SendResult> {
+    let body: Payload;
     try {
-      body = this.format === 'json' ? Buffer.from(JSON.stringify(toJsonObject(signal, decodeRequest(signal, payload, 'protobuf')))) : payload;
+      body = this.format === 'json' ? Buffer.from(JSON.stringify(toJsonObject(signal, decodeRequest(signal, joined(payload), 'protobuf')))) : payload;
     } catch (err) {
       // Only a damaged queue entry gets here: sending it again would fail the same way.
       return { kind: 'permanent', reason: `cannot encode the queued request as OTLP JSON: ${(err as Error).message}` };
     }
-    if (this.headers['content-encoding'] === 'gzip') body = await gzip(body);
-    return this.post(signal, body, options.abort);
+    return this.post(signal, this.headers['content-encoding'] === 'gzip' ? await gzipped(body, this.o.target.compressionLevel) : joined(body), options.abort);
   }
 
   private post(signal: Signal, body: Uint8Array, abort: AbortSignal | undefined): Promise<SendResult> {
@@ -193,6 +189,19 @@ function backendMessage(body: Buffer, contentType: string): string {
   const status = /protobuf/i.test(contentType) ? decodeStatus(body, 'protobuf') : /json/i.test(contentType) ? decodeStatus(body, 'json') : undefined;
   const text = status?.message ?? (/protobuf/i.test(contentType) ? '' : body.subarray(0, 512).toString('utf8'));
   return text.replace(/\s+/g, ' ').trim().slice(0, 300);
+}
+
+/** The parts gzip-compressed as one stream (read where they are: never joined uncompressed). */
+function gzipped(payload: Payload, level: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const gz = createGzip({ level });
+    const out: Buffer[] = [];
+    gz.on('data', (chunk: Buffer) => out.push(chunk));
+    gz.on('end', () => resolve(out.length === 1 ? out[0] : Buffer.concat(out)));
+    gz.on('error', reject);
+    for (const part of payload instanceof Uint8Array ? [payload] : payload) gz.write(part);
+    gz.end();
+  });
 }
 
 function describeError(err: Error): string {

@@ -46,10 +46,11 @@ export const EXPORT_OUTCOMES = ['sent', 'retried', 'rejected', 'dropped'] as con
 const REQUEST_RESULTS = ['success', 'retryable', 'permanent'] as const;
 
 interface Batch {
-  /** The queue entries it holds, without their payloads (those live in `payload` only). */
+  /** The queue entries it holds, without their payloads (those live in `parts` only). */
   entries: Pick<QueueEntry, 'id' | 'items' | 'bytes'>[];
   /** The entries' requests concatenated: one request, kept for a retry. */
-  payload: Buffer;
+  /** The entries' requests, in order: one request when joined, kept for a retry. */
+  parts: Buffer[];
   items: number;
   bytes: number;
 }
@@ -193,11 +194,16 @@ export class QueueSender extends BaseComponent {
         return undefined;
       }
     }
-    const rows = store.peek(signal, this.cursor, limits.maxItems, this.maxBytes);
+    let rows = store.peek(signal, this.cursor, limits.maxItems, this.maxBytes);
+    if (rows.some((r) => r.damaged)) {
+      this.dropDamaged(rows.filter((r) => r.damaged));
+      rows = rows.filter((r) => !r.damaged);
+      if (rows.length === 0) return this.claim(now);
+    }
     if (rows.length === 0) return undefined;
     const batch: Batch = {
       entries: rows.map(({ id, items, bytes }) => ({ id, items, bytes })),
-      payload: rows.length === 1 ? rows[0].payload : Buffer.concat(rows.map((r) => r.payload)),
+      parts: rows.map((r) => r.payload),
       items: 0,
       bytes: 0,
     };
@@ -210,6 +216,15 @@ export class QueueSender extends BaseComponent {
     this.claimed.items += batch.items;
     this.claimed.bytes += batch.bytes;
     return batch;
+  }
+
+  /** Entries whose payload the store could not read back (a segment file lost): dropped, counted. */
+  private dropDamaged(rows: QueueEntry[]): void {
+    const { store, signal, log } = this.o;
+    const items = rows.reduce((n, r) => n + r.items, 0);
+    store.ack(signal, rows);
+    this.items.dropped.inc(items);
+    log.error({ signal, entries: rows.length, items }, 'queue entries could not be read back from their segment file; dropped');
   }
 
   private release(batch: Batch): void {
@@ -239,7 +254,7 @@ export class QueueSender extends BaseComponent {
 
   private async attempt(batch: Batch, abort: AbortSignal): Promise<SendResult> {
     try {
-      return await this.o.transport.send(this.o.signal, batch.payload, batch.items, { abort });
+      return await this.o.transport.send(this.o.signal, batch.parts, batch.items, { abort });
     } catch (err) {
       return { kind: 'retryable', reason: (err as Error).message };
     }
@@ -293,15 +308,15 @@ export class QueueSender extends BaseComponent {
    */
   private split(batch: Batch, reason: string): void {
     const mid = Math.ceil(batch.entries.length / 2);
-    const halves = [batch.entries.slice(0, mid), batch.entries.slice(mid)].map((entries) => ({ entries, payload: batch.payload, items: 0, bytes: 0 }));
-    let offset = 0;
+    const halves: Batch[] = [
+      { entries: batch.entries.slice(0, mid), parts: batch.parts.slice(0, mid), items: 0, bytes: 0 },
+      { entries: batch.entries.slice(mid), parts: batch.parts.slice(mid), items: 0, bytes: 0 },
+    ];
     for (const half of halves) {
       for (const e of half.entries) {
         half.items += e.items;
         half.bytes += e.bytes;
       }
-      half.payload = batch.payload.subarray(offset, offset + half.bytes);
-      offset += half.bytes;
     }
     for (const half of halves) this.sendAgain(half);
     this.maxBytes = Math.max(1, Math.min(this.maxBytes, Math.floor(batch.bytes / 2)));

@@ -8,6 +8,18 @@ export type SendResult =
   /** `tooLarge`: refused for its size (HTTP 413); smaller requests may pass. */
   | { kind: 'permanent'; reason: string; tooLarge?: boolean };
 
+/**
+ * An encoded OTLP protobuf Export<Signal>ServiceRequest: one buffer, or several that are one
+ * request when joined (protobuf reads concatenated requests as one with their lists merged).
+ */
+export type Payload = Uint8Array | readonly Uint8Array[];
+
+/** The payload as one buffer. */
+export function joined(payload: Payload): Uint8Array {
+  if (payload instanceof Uint8Array) return payload;
+  return payload.length === 1 ? payload[0] : Buffer.concat(payload);
+}
+
 export interface SendOptions {
   /** Aborting gives up the attempt (the sidecar is stopping); the result is then `retryable`. */
   abort?: AbortSignal;
@@ -19,7 +31,7 @@ export interface SendOptions {
  */
 export interface Transport {
   readonly name: string;
-  /** `payload` is an encoded OTLP protobuf Export<Signal>ServiceRequest holding `items` items. */
-  send(signal: Signal, payload: Uint8Array, items: number, options?: SendOptions): Promise<SendResult>;
+  /** `payload` holds `items` items. */
+  send(signal: Signal, payload: Payload, items: number, options?: SendOptions): Promise<SendResult>;
   close(): Promise<void>;
 }

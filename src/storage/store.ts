@@ -1,14 +1,19 @@
 /**
  * The embedded store: one SQLite database (WAL) holding file checkpoints and the durable export
- * queue, so that one transaction can enqueue a batch and move the checkpoints of the lines in it.
- * A crash anywhere loses nothing: what is committed is in the queue, what is not was never
- * acknowledged upstream (and the file offset did not move).
+ * queue's entries, so that one transaction can enqueue a batch and move the checkpoints of the
+ * lines in it. The entries' payloads are in segment files beside it (segments.ts), each written
+ * before the transaction that names it. A crash anywhere loses nothing: what is committed is in
+ * the queue, what is not was never acknowledged upstream (and the file offset did not move).
+ *
+ * The payloads of the newest entries also stay in memory (up to RECENT_BYTES), so the sender,
+ * when it keeps up, takes them from there instead of reading them back.
  */
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import type { Signal } from '../config/otel-env.js';
+import { dirname, join } from 'node:path';
+import { SIGNALS, type Signal } from '../config/otel-env.js';
 import { EnvironmentError, QueueFullError } from '../errors.js';
+import { Segments } from './segments.js';
 
 /**
  * SQLite's page cache, in KiB (`PRAGMA cache_size`). better-sqlite3 builds SQLite with 16 MiB, which
@@ -17,6 +22,11 @@ import { EnvironmentError, QueueFullError } from '../errors.js';
  * and the pages being written; the rest is read through the OS page cache.
  */
 const PAGE_CACHE_KIB = 2048;
+/** Payloads of entries not yet read by the sender kept in memory, all signals together. */
+const RECENT_BYTES = 8 << 20;
+/** A segment file is closed for writing past this size (or an eighth of the queue bound, if less). */
+const SEGMENT_BYTES = 16 << 20;
+const MIN_SEGMENT_BYTES = 1 << 20;
 
 export interface QueueEntry {
   id: number;
@@ -24,8 +34,10 @@ export interface QueueEntry {
   createdAt: number;
   items: number;
   bytes: number;
-  /** An encoded OTLP protobuf Export<Signal>ServiceRequest. */
+  /** An encoded OTLP protobuf Export<Signal>ServiceRequest (empty when damaged). */
   payload: Buffer;
+  /** Its payload could not be read back (its segment file was lost or cut short). */
+  damaged?: boolean;
 }
 
 export interface NewQueueEntry {
@@ -57,7 +69,7 @@ export interface StoreOptions {
 export class Store {
   private readonly db: Database.Database;
   private readonly stmt: {
-    insert: Database.Statement<[string, number, number, number, Buffer]>;
+    insert: Database.Statement<[string, number, number, number, number, number]>;
     upsertCheckpoint: Database.Statement<[string, string, number]>;
     deleteCheckpoint: Database.Statement<[string]>;
     peek: Database.Statement<[string, number, number]>;
@@ -70,6 +82,10 @@ export class Store {
   private readonly stats = new Map<Signal, QueueStats>();
   private totalBytes = 0;
   private closed = false;
+  private readonly segments = {} as Record<Signal, Segments>;
+  /** Payloads of the newest entries, by id (see RECENT_BYTES). */
+  private readonly recent = new Map<number, Uint8Array>();
+  private recentBytes = 0;
 
   private constructor(
     readonly path: string,
@@ -98,6 +114,11 @@ export class Store {
         );
         CREATE INDEX IF NOT EXISTS queue_by_signal ON queue(signal, id);
       `);
+      // Entries of a queue written before payloads went to segments keep theirs in `payload`.
+      const columns = (this.db.pragma('table_info(queue)') as { name: string }[]).map((c) => c.name);
+      if (!columns.includes('segment')) this.db.exec('ALTER TABLE queue ADD COLUMN segment INTEGER; ALTER TABLE queue ADD COLUMN seg_offset INTEGER;');
+      // Take the write lock now (kept: exclusive locking mode) before touching the segment files.
+      this.db.exec('BEGIN IMMEDIATE; COMMIT;');
     } catch (err) {
       const busy = (err as { code?: string }).code === 'SQLITE_BUSY';
       throw new EnvironmentError(
@@ -108,13 +129,13 @@ export class Store {
       );
     }
     this.stmt = {
-      insert: this.db.prepare('INSERT INTO queue (signal, created_at, items, bytes, payload) VALUES (?, ?, ?, ?, ?)'),
+      insert: this.db.prepare("INSERT INTO queue (signal, created_at, items, bytes, payload, segment, seg_offset) VALUES (?, ?, ?, ?, x'', ?, ?)"),
       upsertCheckpoint: this.db.prepare(
         'INSERT INTO checkpoints (key, data, updated_at) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at',
       ),
       deleteCheckpoint: this.db.prepare('DELETE FROM checkpoints WHERE key = ?'),
-      peek: this.db.prepare('SELECT id, signal, created_at AS createdAt, items, bytes, payload FROM queue WHERE signal = ? AND id > ? ORDER BY id LIMIT ?'),
-      ack: this.db.prepare('DELETE FROM queue WHERE signal = ? AND id = ?'),
+      peek: this.db.prepare('SELECT id, signal, created_at AS createdAt, items, bytes, payload, segment, seg_offset AS segOffset FROM queue WHERE signal = ? AND id > ? ORDER BY id LIMIT ?'),
+      ack: this.db.prepare('DELETE FROM queue WHERE signal = ? AND id = ? RETURNING segment'),
       oldest: this.db.prepare('SELECT created_at AS oldest FROM queue WHERE signal = ? ORDER BY id LIMIT 1'),
       oldestAfter: this.db.prepare('SELECT created_at AS oldest FROM queue WHERE signal = ? AND id > ? ORDER BY id LIMIT 1'),
       getCheckpoint: this.db.prepare('SELECT data FROM checkpoints WHERE key = ?'),
@@ -126,6 +147,16 @@ export class Store {
     for (const r of rows) {
       this.stats.set(r.signal, { entries: r.entries, items: r.items, bytes: r.bytes, oldestCreatedAt: r.oldest });
       this.totalBytes += r.bytes;
+    }
+    const live = this.db.prepare('SELECT signal, segment, COUNT(*) AS entries FROM queue WHERE segment IS NOT NULL GROUP BY signal, segment').all() as {
+      signal: Signal;
+      segment: number;
+      entries: number;
+    }[];
+    const segmentBytes = Math.max(MIN_SEGMENT_BYTES, Math.min(SEGMENT_BYTES, Math.floor(options.maxQueueBytes / 8)));
+    for (const signal of SIGNALS) {
+      const counts = new Map(live.filter((r) => r.signal === signal).map((r) => [r.segment, r.entries]));
+      this.segments[signal] = new Segments(join(dirname(path), 'queue'), signal, segmentBytes, counts);
     }
   }
 
@@ -169,21 +200,37 @@ export class Store {
       );
     }
     const now = Date.now();
-    const inserted: { entry: NewQueueEntry; now: number }[] = [];
-    this.db.transaction(() => {
-      for (const e of entries) {
-        this.stmt.insert.run(e.signal, now, e.items, e.payload.byteLength, Buffer.from(e.payload.buffer, e.payload.byteOffset, e.payload.byteLength));
-        inserted.push({ entry: e, now });
+    const places: { signal: Signal; segment: number; offset: number }[] = [];
+    const ids: number[] = [];
+    try {
+      for (const e of entries) places.push({ signal: e.signal, ...this.segments[e.signal].append(e.payload) });
+      this.db.transaction(() => {
+        for (let i = 0; i < entries.length; i++) {
+          const e = entries[i];
+          ids.push(Number(this.stmt.insert.run(e.signal, now, e.items, e.payload.byteLength, places[i].segment, places[i].offset).lastInsertRowid));
+        }
+        for (const c of checkpoints) this.stmt.upsertCheckpoint.run(c.key, JSON.stringify(c.data), now);
+      })();
+    } catch (err) {
+      for (const p of places) this.segments[p.signal].abandon(p.segment);
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOSPC' || code === 'EDQUOT' || code === 'SQLITE_FULL') {
+        throw new QueueFullError(`the storage directory is full (${code}); the export queue takes nothing more until it has room`, this.options.retryAfterMs ?? 5000);
       }
-      for (const c of checkpoints) this.stmt.upsertCheckpoint.run(c.key, JSON.stringify(c.data), now);
-    })();
-    for (const { entry, now: at } of inserted) {
+      throw err;
+    }
+    for (let i = 0; i < entries.length; i++) {
+      const entry = entries[i];
       const s = this.statsFor(entry.signal);
       s.entries++;
       s.items += entry.items;
       s.bytes += entry.payload.byteLength;
-      s.oldestCreatedAt ??= at;
+      s.oldestCreatedAt ??= now;
       this.totalBytes += entry.payload.byteLength;
+      if (this.recentBytes + entry.payload.byteLength <= RECENT_BYTES) {
+        this.recent.set(ids[i], entry.payload);
+        this.recentBytes += entry.payload.byteLength;
+      }
     }
   }
 
@@ -196,9 +243,16 @@ export class Store {
     const out: QueueEntry[] = [];
     let items = 0;
     let bytes = 0;
-    for (const r of this.stmt.peek.iterate(signal, afterId, maxEntries) as IterableIterator<QueueEntry>) {
+    for (const r of this.stmt.peek.iterate(signal, afterId, maxEntries) as IterableIterator<QueueEntry & { segment: number | null; segOffset: number | null }>) {
       if (out.length > 0 && (items + r.items > maxItems || bytes + r.bytes > maxBytes)) break;
-      out.push(r);
+      const { segment, segOffset, ...entry } = r;
+      if (segment !== null) {
+        const kept = this.takeRecent(r.id);
+        const payload = kept ? Buffer.from(kept.buffer, kept.byteOffset, kept.byteLength) : this.segments[signal].read(segment, segOffset!, r.bytes);
+        if (payload) entry.payload = payload;
+        else entry.damaged = true;
+      }
+      out.push(entry);
       items += r.items;
       bytes += r.bytes;
     }
@@ -216,11 +270,17 @@ export class Store {
   ack(signal: Signal, entries: readonly Pick<QueueEntry, 'id' | 'items' | 'bytes'>[]): void {
     this.assertOpen();
     if (entries.length === 0) return;
+    const segments: number[] = [];
     this.db.transaction(() => {
-      for (const e of entries) this.stmt.ack.run(signal, e.id);
+      for (const e of entries) {
+        const row = this.stmt.ack.get(signal, e.id) as { segment: number | null } | undefined;
+        if (row && row.segment !== null) segments.push(row.segment);
+      }
     })();
+    for (const segment of segments) this.segments[signal].release(segment);
     const s = this.statsFor(signal);
     for (const e of entries) {
+      this.takeRecent(e.id);
       s.entries--;
       s.items -= e.items;
       s.bytes -= e.bytes;
@@ -259,6 +319,17 @@ export class Store {
     if (this.closed) return;
     this.closed = true;
     this.db.close();
+    for (const segments of Object.values(this.segments)) segments.close();
+    this.recent.clear();
+  }
+
+  private takeRecent(id: number): Uint8Array | undefined {
+    const payload = this.recent.get(id);
+    if (payload) {
+      this.recent.delete(id);
+      this.recentBytes -= payload.byteLength;
+    }
+    return payload;
   }
 
   private statsFor(signal: Signal): QueueStats {

@@ -7,9 +7,10 @@ import { EnvironmentError } from '../../../src/errors.js';
 import { buildTransports } from '../../../src/exporters/index.js';
 import { OtlpHttpTransport } from '../../../src/exporters/otlp-http-transport.js';
 import type { Transport } from '../../../src/exporters/transport.js';
-import { encodeRequest } from '../../../src/otlp/codec.js';
+import { decodeRequest, encodeRequest } from '../../../src/otlp/codec.js';
 import { keyValue } from '../../../src/otlp/values.js';
 import { tempDir } from '../../helpers/cli.js';
+import { waitFor } from '../../helpers/wait.js';
 import { TestCollector } from '../../helpers/collector.js';
 import { traceBatch } from '../../helpers/export-harness.js';
 import { makePki, type TestPki } from '../../helpers/tls.js';
@@ -30,6 +31,7 @@ function target(url: string, extra: Partial<ExportTarget> = {}): ExportTarget {
     protocol: 'http/protobuf',
     headers: {},
     compression: 'gzip',
+    compressionLevel: 1,
     timeoutMs: 2000,
     tls: { caFile: null, certFile: null, keyFile: null, insecureSkipVerify: false },
     ...extra,
@@ -83,6 +85,19 @@ describe('OtlpHttpTransport encodings', () => {
   });
 });
 
+describe('OtlpHttpTransport payloads in parts', () => {
+  it.each(['gzip', 'none'] as const)('sends the parts of a payload as one request (%s)', async (compression) => {
+    collector = await TestCollector.start();
+    const tr = open(target(`${collector.url}/v1/traces`, { compression }));
+    const parts = [0, 10, 20].map((first) => encodeRequest('traces', { resourceSpans: traceBatch(first, 10).resourceSpans }));
+    expect(await tr.send('traces', parts, 30)).toEqual({ kind: 'success' });
+    const [req] = collector.requests;
+    expect(req.headers['content-encoding']).toBe(compression === 'gzip' ? 'gzip' : undefined);
+    expect(req.items).toBe(30);
+    expect(Buffer.from(encodeRequest('traces', req.body as never))).toEqual(Buffer.from(encodeRequest('traces', decodeRequest('traces', Buffer.concat(parts), 'protobuf'))));
+  });
+});
+
 describe('OtlpHttpTransport classifies answers as the OTLP specification says', () => {
   it('503 and 429 are retryable and carry Retry-After (seconds or HTTP-date)', async () => {
     collector = await TestCollector.start();
@@ -131,7 +146,9 @@ describe('OtlpHttpTransport classifies answers as the OTLP specification says', 
     expect(await tr.send('traces', payload(), 10)).toEqual({ kind: 'retryable', reason: 'no response within 300 ms' });
     const abort = new AbortController();
     const pending = tr.send('traces', payload(), 10, { abort: abort.signal });
-    setTimeout(() => abort.abort(), 20);
+    // Aborted while the backend holds the request (not before it was sent).
+    await waitFor(() => collector!.requests.length === 3, { what: 'the request to reach the backend' });
+    abort.abort();
     expect(await pending).toEqual({ kind: 'retryable', reason: 'aborted: the sidecar is stopping' });
     expect(collector.requests.map((r) => r.outcome)).toEqual(['reset', 'hang', 'hang']);
   });

@@ -27,6 +27,7 @@ import {
 } from '../../helpers/export-harness.js';
 import { waitFor } from '../../helpers/wait.js';
 import { stringify } from 'yaml';
+import { readdirSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 
 const started = stoppedAfterEach();
@@ -131,6 +132,27 @@ describe('restart', () => {
     await collector.waitForItems('logs', 3000);
     const seqs = collector.logRecords().map(seqOf);
     expect(seqs).toEqual(Array.from({ length: 3000 }, (_, i) => i));
+  });
+
+  it('drops, counts and logs entries whose payload was lost from disk, and sends the rest', async () => {
+    const collector = (started.collector = await TestCollector.start({ down: true }));
+    const dir = tempDir();
+    const first = await start(dir, collector.url);
+    await feed(first.consumers.logs, batchesOf(logBatch, 300, 100));
+    await first.sidecar.stop(Date.now() + 1000);
+    // The segment file of the queue's payloads is cut in the middle of the second entry.
+    const segment = readdirSync(join(dir, 'state', 'queue')).find((f) => f.startsWith('logs-'))!;
+    const path = join(dir, 'state', 'queue', segment);
+    const store = Store.open(join(dir, 'state'), { maxQueueBytes: 1 << 30 });
+    const [a, b] = store.peek('logs', 0, 1000, 1 << 30);
+    store.close();
+    truncateSync(path, a.bytes + Math.floor(b.bytes / 2));
+    await collector.up();
+    const again = await start(dir, collector.url);
+    await waitFor(() => again.sidecar.queueStats('logs').entries === 0, { what: 'an empty queue' });
+    expect(tally(collector.logRecords().map(seqOf), 100)).toEqual({ missing: [], duplicates: 0, unexpected: [] });
+    expect(await metric(again.telemetry, 'tracetail_export_items_total', { signal: 'logs', outcome: 'dropped' })).toBe(200);
+    expect(await metric(again.telemetry, 'tracetail_export_items_total', { signal: 'logs', outcome: 'sent' })).toBe(100);
   });
 });
 
