@@ -133,6 +133,23 @@ export function decodeSpan(body: Buffer): Span {
   }
 }
 
+/** The KeyValues of LogRecord.attributes fields (field 6), as attribute-writer.ts writes them. */
+export function decodeAttributes(body: Buffer): KeyValue[] {
+  use(body);
+  try {
+    const out: KeyValue[] = [];
+    const end = body.length;
+    while (pos < end) {
+      const t = varint(end);
+      if (t !== 50) throw invalid(`expected attributes (field 6), got tag ${t}`);
+      out.push(keyValue(delimited(end), 4));
+    }
+    return out;
+  } finally {
+    use(NO_BODY);
+  }
+}
+
 /** One LogRecord message (as the trace index keeps it). */
 export function decodeLogRecord(body: Buffer): LogRecord {
   use(body);

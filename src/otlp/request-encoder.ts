@@ -807,9 +807,10 @@ function sizeLogRecord(r: LogRecord): number {
     lens[slot] = m;
     n += messageField(m);
   }
+  const encoded = r.encodedAttributes;
   return (
     n +
-    sizeKeyValues(r.attributes, 4) +
+    (encoded != null ? encoded.byteLength : sizeKeyValues(r.attributes, 4)) +
     sizeUint32(r.droppedAttributesCount) +
     sizeFixed32(r.flags, 1) +
     sizeBytes(r.traceId) +
@@ -828,7 +829,13 @@ function writeLogRecord(r: LogRecord): void {
     writeMessageHeader(42);
     writeAnyValue(body);
   }
-  writeKeyValues(50, r.attributes);
+  const encoded = r.encodedAttributes;
+  if (encoded != null) {
+    buf.set(encoded, pos);
+    pos += encoded.byteLength;
+  } else {
+    writeKeyValues(50, r.attributes);
+  }
   writeUint32(56, r.droppedAttributesCount);
   writeFixed32(69, r.flags);
   writeBytes(74, r.traceId);

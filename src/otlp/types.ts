@@ -96,6 +96,11 @@ export interface LogRecord {
   severityText?: string;
   body?: AnyValue | null;
   attributes?: KeyValue[];
+  /**
+   * The attributes already encoded (LogRecord field 6, as attribute-writer.ts writes them): records
+   * read from files carry them so, and the encoder copies them instead of encoding `attributes`.
+   */
+  encodedAttributes?: Uint8Array | null;
   droppedAttributesCount?: number;
   flags?: number;
   traceId?: Uint8Array | null;
