@@ -100,6 +100,7 @@ export class Sidecar {
       if (sender) this.senders.push(sender);
       (writers as Record<Signal, QueueWriter<Signal>>)[signal] = new QueueWriter(signal, store, {
         discard: !exporting,
+        compressLevel: config.export.otlp.compression_level,
         onEnqueued: () => sender?.wake(),
         admit: () => memory.admit(),
         telemetry,

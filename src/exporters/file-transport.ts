@@ -28,7 +28,7 @@ export class FileTransport implements Transport {
 
   async send(signal: Signal, payload: Payload): Promise<SendResult> {
     try {
-      const line = `${JSON.stringify(toJsonObject(signal, decodeRequest(signal, joined(payload), 'protobuf')))}\n`;
+      const line = `${JSON.stringify(toJsonObject(signal, decodeRequest(signal, await joined(payload), 'protobuf')))}\n`;
       const file = await this.fileFor(signal, Buffer.byteLength(line));
       await file.handle.appendFile(line);
       file.size += Buffer.byteLength(line);

@@ -22,7 +22,7 @@ import { ConfigError, EnvironmentError } from '../errors.js';
 import { decodeRequest, decodeResponse, toJsonObject, type WireFormat } from '../otlp/codec.js';
 import { decodeStatus } from '../otlp/status.js';
 import { VERSION } from '../version.js';
-import { joined, type Payload, type SendOptions, type SendResult, type Transport } from './transport.js';
+import { isGzip, joined, partsOf, uncompressedPart, type Payload, type SendOptions, type SendResult, type Transport } from './transport.js';
 
 /** The statuses the OTLP specification says to retry; every other non-2xx status is permanent. */
 const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
@@ -98,14 +98,24 @@ export class OtlpHttpTransport implements Transport {
   }
 
   async send(signal: Signal, payload: Payload, _items: number, options: SendOptions = {}): Promise<SendResult> {
-    let body: Payload;
+    let body: Uint8Array;
     try {
-      body = this.format === 'json' ? Buffer.from(JSON.stringify(toJsonObject(signal, decodeRequest(signal, joined(payload), 'protobuf')))) : payload;
+      const parts = partsOf(payload);
+      const gzip = this.headers['content-encoding'] === 'gzip';
+      if (this.format === 'json') {
+        const json = Buffer.from(JSON.stringify(toJsonObject(signal, decodeRequest(signal, await joined(parts), 'protobuf'))));
+        body = gzip ? await gzipped([json], this.o.target.compressionLevel) : json;
+      } else if (gzip) {
+        // An entry the queue keeps compressed is a request body as it is.
+        body = parts.length === 1 && isGzip(parts[0]) ? parts[0] : await gzipped(parts, this.o.target.compressionLevel);
+      } else {
+        body = await joined(parts);
+      }
     } catch (err) {
       // Only a damaged queue entry gets here: sending it again would fail the same way.
-      return { kind: 'permanent', reason: `cannot encode the queued request as OTLP JSON: ${(err as Error).message}` };
+      return { kind: 'permanent', reason: `cannot read the queued request: ${(err as Error).message}` };
     }
-    return this.post(signal, this.headers['content-encoding'] === 'gzip' ? await gzipped(body, this.o.target.compressionLevel) : joined(body), options.abort);
+    return this.post(signal, body, options.abort);
   }
 
   private post(signal: Signal, body: Uint8Array, abort: AbortSignal | undefined): Promise<SendResult> {
@@ -191,17 +201,29 @@ function backendMessage(body: Buffer, contentType: string): string {
   return text.replace(/\s+/g, ' ').trim().slice(0, 300);
 }
 
-/** The parts gzip-compressed as one stream (read where they are: never joined uncompressed). */
-function gzipped(payload: Payload, level: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const gz = createGzip({ level });
-    const out: Buffer[] = [];
-    gz.on('data', (chunk: Buffer) => out.push(chunk));
-    gz.on('end', () => resolve(out.length === 1 ? out[0] : Buffer.concat(out)));
+/**
+ * The parts gzip-compressed as one stream: read where they are, never joined uncompressed; a part
+ * kept compressed by the queue is decompressed on the way, one at a time.
+ */
+async function gzipped(parts: readonly Uint8Array[], level: number): Promise<Buffer> {
+  const gz = createGzip({ level });
+  const out: Buffer[] = [];
+  gz.on('data', (chunk: Buffer) => out.push(chunk));
+  const done = new Promise<void>((resolve, reject) => {
+    gz.on('end', resolve);
     gz.on('error', reject);
-    for (const part of payload instanceof Uint8Array ? [payload] : payload) gz.write(part);
-    gz.end();
   });
+  try {
+    for (const part of parts) {
+      if (!gz.write(await uncompressedPart(part))) await Promise.race([new Promise((resolve) => gz.once('drain', resolve)), done]);
+    }
+    gz.end();
+    await done;
+  } catch (err) {
+    gz.destroy();
+    throw err;
+  }
+  return out.length === 1 ? out[0] : Buffer.concat(out);
 }
 
 function describeError(err: Error): string {

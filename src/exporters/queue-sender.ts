@@ -47,12 +47,15 @@ const REQUEST_RESULTS = ['success', 'retryable', 'permanent'] as const;
 
 interface Batch {
   /** The queue entries it holds, without their payloads (those live in `parts` only). */
-  entries: Pick<QueueEntry, 'id' | 'items' | 'bytes'>[];
+  entries: Pick<QueueEntry, 'id' | 'items' | 'bytes' | 'requestBytes'>[];
   /** The entries' requests concatenated: one request, kept for a retry. */
   /** The entries' requests, in order: one request when joined, kept for a retry. */
   parts: Buffer[];
   items: number;
+  /** Bytes in the queue (payloads as stored). */
   bytes: number;
+  /** Bytes of the request they make (before compression). */
+  requestBytes: number;
 }
 
 interface Flight {
@@ -202,15 +205,13 @@ export class QueueSender extends BaseComponent {
     }
     if (rows.length === 0) return undefined;
     const batch: Batch = {
-      entries: rows.map(({ id, items, bytes }) => ({ id, items, bytes })),
+      entries: rows.map(({ id, items, bytes, requestBytes }) => ({ id, items, bytes, requestBytes })),
       parts: rows.map((r) => r.payload),
       items: 0,
       bytes: 0,
+      requestBytes: 0,
     };
-    for (const e of rows) {
-      batch.items += e.items;
-      batch.bytes += e.bytes;
-    }
+    addUp(batch);
     this.cursor = rows[rows.length - 1].id;
     this.claimed.entries += rows.length;
     this.claimed.items += batch.items;
@@ -309,20 +310,14 @@ export class QueueSender extends BaseComponent {
   private split(batch: Batch, reason: string): void {
     const mid = Math.ceil(batch.entries.length / 2);
     const halves: Batch[] = [
-      { entries: batch.entries.slice(0, mid), parts: batch.parts.slice(0, mid), items: 0, bytes: 0 },
-      { entries: batch.entries.slice(mid), parts: batch.parts.slice(mid), items: 0, bytes: 0 },
+      { entries: batch.entries.slice(0, mid), parts: batch.parts.slice(0, mid), items: 0, bytes: 0, requestBytes: 0 },
+      { entries: batch.entries.slice(mid), parts: batch.parts.slice(mid), items: 0, bytes: 0, requestBytes: 0 },
     ];
-    for (const half of halves) {
-      for (const e of half.entries) {
-        half.items += e.items;
-        half.bytes += e.bytes;
-      }
-    }
-    for (const half of halves) this.sendAgain(half);
-    this.maxBytes = Math.max(1, Math.min(this.maxBytes, Math.floor(batch.bytes / 2)));
+    for (const half of halves) this.sendAgain(addUp(half));
+    this.maxBytes = Math.max(1, Math.min(this.maxBytes, Math.floor(batch.requestBytes / 2)));
     this.limitedLog.warn(
       `too-large-${this.o.signal}`,
-      { signal: this.o.signal, bytes: batch.bytes, max_bytes: this.maxBytes, reason },
+      { signal: this.o.signal, bytes: batch.requestBytes, max_bytes: this.maxBytes, reason },
       'backend refused an export as too large; sending it in smaller batches',
     );
   }
@@ -365,6 +360,16 @@ export class QueueSender extends BaseComponent {
     this.timer = undefined;
     this.timerAt = Infinity;
   }
+}
+
+/** A batch's counts, from its entries. */
+function addUp(batch: Batch): Batch {
+  for (const e of batch.entries) {
+    batch.items += e.items;
+    batch.bytes += e.bytes;
+    batch.requestBytes += e.requestBytes;
+  }
+  return batch;
 }
 
 /** A bound child that exists from start-up at 0, so dashboards see the series before the first event. */

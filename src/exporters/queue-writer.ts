@@ -8,12 +8,14 @@
  * (a backpressure error: queue full, memory limit, stopping) nothing of the batch was kept and the
  * caller must wait `retryAfterMs` and try again; every refusal is counted.
  */
+import { promisify } from 'node:util';
+import { gzip as gzipCallback } from 'node:zlib';
 import type { Consumer } from '../component.js';
 import type { Signal } from '../config/otel-env.js';
 import { isBackpressure, StoppedError, type BackpressureError } from '../errors.js';
 import type { Telemetry } from '../metrics/telemetry.js';
 import type { BatchOf, LogBatch, MetricBatch, TraceBatch } from '../pipeline/batches.js';
-import type { Store } from '../storage/store.js';
+import type { NewQueueEntry, Store } from '../storage/store.js';
 import { encodeWithin, type EncodedPart, type SplitLimits } from './split-request.js';
 
 export interface QueueWriterOptions {
@@ -30,7 +32,17 @@ export interface QueueWriterOptions {
   limits?: SplitLimits;
   /** Keep nothing but the checkpoints (`export.enabled: false`: a metrics-only sidecar). */
   discard?: boolean;
+  /** gzip level of the entries written while the queue backs up (COMPRESS_ABOVE_BYTES); none: never. */
+  compressLevel?: number;
 }
+
+/**
+ * While the queue holds more than this (the backend is slow or down), entries are written
+ * gzip-compressed: an outage then fills it several times more slowly. Below it they are written
+ * as they are, to be sent soon and compressed once, together, on their way out.
+ */
+const COMPRESS_ABOVE_BYTES = 4 << 20;
+const gzip = promisify(gzipCallback);
 
 const NO_LIMITS: SplitLimits = { maxItems: Infinity, maxBytes: Infinity };
 
@@ -83,10 +95,15 @@ export class QueueWriter<S extends Signal> implements Consumer<BatchOf[S]> {
         if (checkpoints.length > 0) this.store.saveCheckpoints(checkpoints);
         return;
       }
-      this.store.enqueue(
-        parts.map(({ payload, items }) => ({ signal: this.signal, payload, items })),
-        checkpoints,
-      );
+      const level = this.options.compressLevel;
+      const entries: NewQueueEntry[] = parts.map(({ payload, items }) => ({ signal: this.signal, payload, items }));
+      if (level !== undefined && this.store.queuedBytes > COMPRESS_ABOVE_BYTES) {
+        for (const e of entries) {
+          e.requestBytes = e.payload.byteLength;
+          e.payload = await gzip(e.payload, { level });
+        }
+      }
+      this.store.enqueue(entries, checkpoints);
     } catch (err) {
       if (isBackpressure(err)) this.refusals?.[REFUSAL_REASON[err.code]].inc();
       throw err;

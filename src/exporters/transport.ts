@@ -1,3 +1,5 @@
+import { promisify } from 'node:util';
+import { gunzip as gunzipCallback } from 'node:zlib';
 import type { Signal } from '../config/otel-env.js';
 import type { PartialSuccess } from '../otlp/types.js';
 
@@ -10,14 +12,38 @@ export type SendResult =
 
 /**
  * An encoded OTLP protobuf Export<Signal>ServiceRequest: one buffer, or several that are one
- * request when joined (protobuf reads concatenated requests as one with their lists merged).
+ * request when joined (protobuf reads concatenated requests as one with their lists merged). A
+ * part may be gzip-compressed (the queue keeps entries so while it backs up): an encoded request
+ * never starts with gzip's magic bytes (its first byte is a field tag, 0x0a).
  */
 export type Payload = Uint8Array | readonly Uint8Array[];
 
-/** The payload as one buffer. */
-export function joined(payload: Payload): Uint8Array {
-  if (payload instanceof Uint8Array) return payload;
-  return payload.length === 1 ? payload[0] : Buffer.concat(payload);
+const gunzip = promisify(gunzipCallback);
+
+export function partsOf(payload: Payload): readonly Uint8Array[] {
+  return payload instanceof Uint8Array ? [payload] : payload;
+}
+
+export function isGzip(part: Uint8Array): boolean {
+  return part.byteLength >= 2 && part[0] === 0x1f && part[1] === 0x8b;
+}
+
+/** A part as it is, or decompressed (one at a time: a backlog's batch holds many). */
+export function uncompressedPart(part: Uint8Array): Uint8Array | Promise<Uint8Array> {
+  return isGzip(part) ? gunzip(part) : part;
+}
+
+/** The parts, a compressed one decompressed. */
+export async function uncompressed(payload: Payload): Promise<Uint8Array[]> {
+  const out: Uint8Array[] = [];
+  for (const part of partsOf(payload)) out.push(await uncompressedPart(part));
+  return out;
+}
+
+/** The payload as one uncompressed buffer. */
+export async function joined(payload: Payload): Promise<Uint8Array> {
+  const parts = await uncompressed(payload);
+  return parts.length === 1 ? parts[0] : Buffer.concat(parts);
 }
 
 export interface SendOptions {

@@ -33,8 +33,14 @@ export interface QueueEntry {
   signal: Signal;
   createdAt: number;
   items: number;
+  /** Bytes of its payload (what it takes in the queue). */
   bytes: number;
-  /** An encoded OTLP protobuf Export<Signal>ServiceRequest (empty when damaged). */
+  /** Bytes of the request it holds: `bytes`, or more when the payload is gzip-compressed. */
+  requestBytes: number;
+  /**
+   * An encoded OTLP protobuf Export<Signal>ServiceRequest, or one gzip-compressed (written so while
+   * the queue was backing up: it then holds several times more); empty when damaged.
+   */
   payload: Buffer;
   /** Its payload could not be read back (its segment file was lost or cut short). */
   damaged?: boolean;
@@ -44,6 +50,8 @@ export interface NewQueueEntry {
   signal: Signal;
   payload: Uint8Array;
   items: number;
+  /** Bytes of the request when `payload` is it compressed. */
+  requestBytes?: number;
 }
 
 export interface Checkpoint {
@@ -69,7 +77,7 @@ export interface StoreOptions {
 export class Store {
   private readonly db: Database.Database;
   private readonly stmt: {
-    insert: Database.Statement<[string, number, number, number, number, number]>;
+    insert: Database.Statement<[string, number, number, number, number | null, number, number]>;
     upsertCheckpoint: Database.Statement<[string, string, number]>;
     deleteCheckpoint: Database.Statement<[string]>;
     peek: Database.Statement<[string, number, number]>;
@@ -117,6 +125,7 @@ export class Store {
       // Entries of a queue written before payloads went to segments keep theirs in `payload`.
       const columns = (this.db.pragma('table_info(queue)') as { name: string }[]).map((c) => c.name);
       if (!columns.includes('segment')) this.db.exec('ALTER TABLE queue ADD COLUMN segment INTEGER; ALTER TABLE queue ADD COLUMN seg_offset INTEGER;');
+      if (!columns.includes('request_bytes')) this.db.exec('ALTER TABLE queue ADD COLUMN request_bytes INTEGER;');
       // Take the write lock now (kept: exclusive locking mode) before touching the segment files.
       this.db.exec('BEGIN IMMEDIATE; COMMIT;');
     } catch (err) {
@@ -129,12 +138,14 @@ export class Store {
       );
     }
     this.stmt = {
-      insert: this.db.prepare("INSERT INTO queue (signal, created_at, items, bytes, payload, segment, seg_offset) VALUES (?, ?, ?, ?, x'', ?, ?)"),
+      insert: this.db.prepare("INSERT INTO queue (signal, created_at, items, bytes, request_bytes, payload, segment, seg_offset) VALUES (?, ?, ?, ?, ?, x'', ?, ?)"),
       upsertCheckpoint: this.db.prepare(
         'INSERT INTO checkpoints (key, data, updated_at) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at',
       ),
       deleteCheckpoint: this.db.prepare('DELETE FROM checkpoints WHERE key = ?'),
-      peek: this.db.prepare('SELECT id, signal, created_at AS createdAt, items, bytes, payload, segment, seg_offset AS segOffset FROM queue WHERE signal = ? AND id > ? ORDER BY id LIMIT ?'),
+      peek: this.db.prepare(
+        'SELECT id, signal, created_at AS createdAt, items, bytes, COALESCE(request_bytes, bytes) AS requestBytes, payload, segment, seg_offset AS segOffset FROM queue WHERE signal = ? AND id > ? ORDER BY id LIMIT ?',
+      ),
       ack: this.db.prepare('DELETE FROM queue WHERE signal = ? AND id = ? RETURNING segment'),
       oldest: this.db.prepare('SELECT created_at AS oldest FROM queue WHERE signal = ? ORDER BY id LIMIT 1'),
       oldestAfter: this.db.prepare('SELECT created_at AS oldest FROM queue WHERE signal = ? AND id > ? ORDER BY id LIMIT 1'),
@@ -207,7 +218,8 @@ export class Store {
       this.db.transaction(() => {
         for (let i = 0; i < entries.length; i++) {
           const e = entries[i];
-          ids.push(Number(this.stmt.insert.run(e.signal, now, e.items, e.payload.byteLength, places[i].segment, places[i].offset).lastInsertRowid));
+          const { segment, offset } = places[i];
+          ids.push(Number(this.stmt.insert.run(e.signal, now, e.items, e.payload.byteLength, e.requestBytes ?? null, segment, offset).lastInsertRowid));
         }
         for (const c of checkpoints) this.stmt.upsertCheckpoint.run(c.key, JSON.stringify(c.data), now);
       })();
@@ -235,8 +247,9 @@ export class Store {
   }
 
   /**
-   * Entries of `signal` after id `afterId`, oldest first, until `maxItems` or `maxBytes` is reached
-   * (at least one). Rows are read one at a time, so a batch never loads more payloads than it uses.
+   * Entries of `signal` after id `afterId`, oldest first, until `maxItems` items or requests of
+   * `maxBytes` are reached (at least one). Rows are read one at a time, so a batch never loads more
+   * payloads than it uses.
    */
   peek(signal: Signal, afterId: number, maxItems: number, maxBytes: number, maxEntries = 1000): QueueEntry[] {
     this.assertOpen();
@@ -244,7 +257,7 @@ export class Store {
     let items = 0;
     let bytes = 0;
     for (const r of this.stmt.peek.iterate(signal, afterId, maxEntries) as IterableIterator<QueueEntry & { segment: number | null; segOffset: number | null }>) {
-      if (out.length > 0 && (items + r.items > maxItems || bytes + r.bytes > maxBytes)) break;
+      if (out.length > 0 && (items + r.items > maxItems || bytes + r.requestBytes > maxBytes)) break;
       const { segment, segOffset, ...entry } = r;
       if (segment !== null) {
         const kept = this.takeRecent(r.id);
@@ -254,7 +267,7 @@ export class Store {
       }
       out.push(entry);
       items += r.items;
-      bytes += r.bytes;
+      bytes += r.requestBytes;
     }
     return out;
   }

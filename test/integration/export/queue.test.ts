@@ -90,6 +90,28 @@ describe('backpressure', () => {
   });
 });
 
+describe('compression while the queue backs up', () => {
+  it.each(['http/protobuf', 'http/json'])('past 4 MiB queued, entries are kept gzip-compressed, and all arrive once the backend is back (%s)', async (protocol) => {
+    const collector = (started.collector = await TestCollector.start({ down: true }));
+    const r = await start(tempDir(), collector.url, { export: { otlp: { protocol } } });
+    let sent = 0;
+    while (r.sidecar.queueStats('logs').bytes <= 4 << 20) {
+      await r.consumers.logs.consume(logBatch(sent, 2000));
+      sent += 2000;
+    }
+    const asTheyAre = r.sidecar.queueStats('logs').bytes / sent;
+    const before = r.sidecar.queueStats('logs').bytes;
+    await feed(r.consumers.logs, batchesOf((first, count) => logBatch(sent + first, count), 40_000, 2000));
+    sent += 40_000;
+    const compressed = (r.sidecar.queueStats('logs').bytes - before) / 40_000;
+    expect(compressed).toBeLessThan(asTheyAre / 3);
+    await collector.up();
+    await collector.waitForItems('logs', sent, 60_000);
+    expect(tally(collector.logRecords().map(seqOf), sent)).toEqual({ missing: [], duplicates: 0, unexpected: [] });
+    await waitFor(() => r.sidecar.queueStats('logs').entries === 0, { what: 'an empty queue' });
+  });
+});
+
 describe('graceful stop', () => {
   it('sends what is queued before stopping, without waiting for batches to fill', async () => {
     const collector = (started.collector = await TestCollector.start());

@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { FileTransport } from '../../../src/exporters/file-transport.js';
 import { encodeRequest } from '../../../src/otlp/codec.js';
@@ -26,5 +27,22 @@ describe('FileTransport rotation', () => {
     expect(tally(seqs, 200)).toEqual({ missing: [], duplicates: 0, unexpected: [] });
     // Names sort in write order.
     expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+  });
+});
+
+describe('FileTransport payloads', () => {
+  it('writes a payload in parts, some kept gzip-compressed by the queue, as one request', async () => {
+    const dir = tempDir();
+    const transport = new FileTransport(dir, 1 << 20);
+    const parts = [encodeRequest('logs', logBatch(0, 5)), gzipSync(encodeRequest('logs', logBatch(5, 5))), encodeRequest('logs', logBatch(10, 5))];
+    expect(await transport.send('logs', parts)).toEqual({ kind: 'success' });
+    await transport.close();
+    const [file] = readdirSync(dir);
+    const lines = readFileSync(join(dir, file), 'utf8').split('\n').filter(Boolean);
+    expect(lines).toHaveLength(1);
+    const records = (JSON.parse(lines[0]) as { resourceLogs: { scopeLogs: { logRecords: { body: { stringValue: string } }[] }[] }[] }).resourceLogs.flatMap((rl) =>
+      rl.scopeLogs.flatMap((sl) => sl.logRecords.map((r) => r.body.stringValue)),
+    );
+    expect(records).toEqual(Array.from({ length: 15 }, (_, i) => `log line ${i}`));
   });
 });
