@@ -6,7 +6,7 @@
 // eventually accepted. Commands:
 //   { cmd: 'start', endpoint, rate, spansPerRequest?, inFlight?, tickMs? }   spans/s; starts at span 0
 //   { cmd: 'start', endpoint, total, ... }   `total` spans at once, as fast as they are accepted
-//   { cmd: 'progress' }  ->  { issued, accepted, refused, failed, pending, inFlight, cpuSeconds } (in spans and requests)
+//   { cmd: 'progress' }  ->  { issued, accepted (spans), refusedRequests, failedRequests, firstRefusedAt (ms), pendingRequests, inFlight, cpuSeconds }
 //   { cmd: 'stop' }      ->  the same, once nothing is pending or in flight (new requests stop at once)
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
@@ -23,7 +23,7 @@ let last = 0;
 let timer = null;
 let stopping = false;
 let onIdle = null;
-const stats = { issued: 0, accepted: 0, refusedRequests: 0, failedRequests: 0 };
+const stats = { issued: 0, accepted: 0, refusedRequests: 0, failedRequests: 0, firstRefusedAt: null };
 const pending = []; // request numbers due, oldest first
 let nextRequest = 0;
 let inFlight = 0;
@@ -50,7 +50,10 @@ function pump() {
       if (status === 200) stats.accepted += template.spansPerRequest;
       else {
         if (status === 0) stats.failedRequests++;
-        else stats.refusedRequests++;
+        else {
+          stats.refusedRequests++;
+          stats.firstRefusedAt ??= Date.now();
+        }
         pending.unshift(r);
         const seconds = Number(retryAfter);
         holdUntil = performance.now() + Math.min(5000, Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 1000);
