@@ -39,7 +39,7 @@ import { CLI, cpuSeconds, peakRssBytes, rssBytes, sleep, startCli } from './lib/
 import { startCollector } from './lib/collector-process.mjs';
 import { fillLines, MAX_LINE_BYTES } from './lib/line-chunks.mjs';
 import { logLines } from './lib/log-lines.mjs';
-import { mtailVersion, startMtail } from './lib/mtail-process.mjs';
+import { MTAIL as MTAIL_PATH, mtailVersion, startMtail } from './lib/mtail-process.mjs';
 import { startWorker } from './lib/worker-process.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -811,7 +811,7 @@ async function peer() {
   const version = mtailVersion();
   if (!version) {
     out.mtail = null;
-    row({ workload: 'PEER', variant: 'mtail', notes: 'skipped: mtail is not installed (apt-get install mtail)' });
+    row({ workload: 'PEER', variant: 'mtail', load: 'skipped', notes: `skipped: mtail is not installed at ${MTAIL_PATH} (apt-get install mtail)` });
   } else {
     const dir = tempDir('mtail');
     try {
@@ -845,7 +845,7 @@ async function peer() {
   if (!supportsMetricsOnly()) {
     out.tracetail_metrics_only = null;
     out.note = 'this build has no export.enabled / correlation.enabled: the metrics-only row is n/a';
-    row({ workload: 'PEER', variant: 'tracetail metrics-only', delivery: '-', notes: 'n/a: this build does not know export.enabled / correlation.enabled (see W1 json-1-file for its full pipeline)' });
+    row({ workload: 'PEER', variant: 'tracetail metrics-only', load: 'n/a for this build', cpuPerM: 'n/a', notes: 'n/a: this build does not know export.enabled / correlation.enabled (see W1 json-1-file for its full pipeline)' });
   } else {
     const config = (dir) => ({ logs: { include: [join(dir, 'logs/*.log')] }, export: { enabled: false }, correlation: { enabled: false } });
     await session('metrics-only', config, async ({ dir, alive, pid, metricsUrl }) => {
