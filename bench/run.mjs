@@ -1,17 +1,24 @@
 #!/usr/bin/env node
-// Runs every bench/*.bench.mjs (or those whose name contains an argument) one after the other, each
-// in its own process so one benchmark's heap and JIT state do not colour the next.
+// With no argument, runs the whole-CLI suite (whole-cli.bench.mjs: the numbers a user compares
+// sidecars by); with names, the bench/*.bench.mjs whose name contains one of them; with `all`,
+// every bench/*.bench.mjs. One after the other, each in its own process so one benchmark's heap
+// and JIT state do not colour the next.
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const dir = dirname(fileURLToPath(import.meta.url));
-const filters = process.argv.slice(2);
+const args = process.argv.slice(2);
+const filters = args.length === 0 ? ['whole-cli'] : args.includes('all') ? [] : args;
 const files = readdirSync(dir)
   .filter((f) => f.endsWith('.bench.mjs'))
   .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
   .sort();
+if (files.length === 0) {
+  console.error(`no benchmark matches ${filters.join(', ')}; the benchmarks: ${readdirSync(dir).filter((f) => f.endsWith('.bench.mjs')).map((f) => f.replace('.bench.mjs', '')).join(', ')}`);
+  process.exit(2);
+}
 let failed = 0;
 for (const file of files) {
   console.log(`\n== ${file}`);

@@ -4,10 +4,11 @@
 import { spawn } from 'node:child_process';
 import { openSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 
-const CLI = new URL('../../dist/cli.js', import.meta.url).pathname;
+/** The build to measure: BENCH_CLI (a path to another build's cli.js), else this checkout's. */
+export const CLI = process.env.BENCH_CLI ? resolve(process.env.BENCH_CLI) : new URL('../../dist/cli.js', import.meta.url).pathname;
 const CLOCK_TICKS = 100; // USER_HZ, the unit of utime and stime in /proc/<pid>/stat on Linux
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -15,6 +16,7 @@ export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 /**
  * Starts the CLI in `dir` on `config` (merged over listeners on port 0 and state in `dir`), with
  * BENCH_CONFIG (JSON, merged per top-level key) and BENCH_NODE_ARGS from the environment.
+ * `stop()` sends SIGTERM and waits for the exit (SIGKILL after `ms`).
  */
 export function startCli(dir, config) {
   const full = {
@@ -46,8 +48,24 @@ export function startCli(dir, config) {
     }
   });
   const exited = new Promise((r) => child.on('exit', (code, signal) => r({ code, signal })));
-  return { child, endpoints, warnings, exited };
+  running.add(child);
+  exited.then(() => running.delete(child));
+  const stop = async (ms = 30_000) => {
+    if (child.exitCode !== null || child.signalCode !== null) return exited;
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), ms);
+    const result = await exited;
+    clearTimeout(timer);
+    return result;
+  };
+  return { child, endpoints, warnings, exited, stop };
 }
+
+// A CLI left running when the benchmark process ends (a failure, an exception) is killed with it.
+const running = new Set();
+process.on('exit', () => {
+  for (const c of running) c.kill('SIGKILL');
+});
 
 export async function waitUntil(check, timeoutMs, what) {
   const deadline = Date.now() + timeoutMs;
@@ -60,6 +78,12 @@ export async function waitUntil(check, timeoutMs, what) {
 
 export function rssBytes(pid) {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) * 1024 : 0;
+}
+
+/** The peak resident set size of the process so far (VmHWM), in bytes. */
+export function peakRssBytes(pid) {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) * 1024 : 0;
 }
 

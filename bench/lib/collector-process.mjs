@@ -1,33 +1,20 @@
 // Starts bench/lib/decoding-collector.mjs as a child process and talks to it.
-import { fork } from 'node:child_process';
+import { startWorker } from './worker-process.mjs';
 
 export async function startCollector() {
-  const child = fork(new URL('./decoding-collector.mjs', import.meta.url), { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const port = await new Promise((resolve, reject) => {
-    child.once('message', (m) => resolve(m.ready));
-    child.once('exit', (code) => reject(new Error(`collector exited with ${code}`)));
-  });
-  let nextId = 0;
-  const pending = new Map();
-  child.on('message', (m) => {
-    pending.get(m.id)?.(m);
-    pending.delete(m.id);
-  });
-  const rpc = (cmd, extra = {}) =>
-    new Promise((resolve) => {
-      const id = ++nextId;
-      pending.set(id, resolve);
-      child.send({ id, cmd, ...extra });
-    });
+  const w = await startWorker(new URL('./decoding-collector.mjs', import.meta.url));
   return {
-    url: `http://127.0.0.1:${port}`,
-    stats: () => rpc('stats'),
-    down: () => rpc('down'),
-    up: () => rpc('up'),
-    mode: (mode) => rpc('mode', { mode }),
-    close: async () => {
-      child.send({ id: 0, cmd: 'exit' });
-      await new Promise((r) => child.once('exit', r));
-    },
+    url: `http://127.0.0.1:${w.ready}`,
+    pid: w.child.pid,
+    stats: () => w.rpc('stats'),
+    down: () => w.rpc('down'),
+    up: () => w.rpc('up'),
+    mode: (mode) => w.rpc('mode', { mode }),
+    reset: () => w.rpc('reset'),
+    /** Losses and duplicates of items 0..expected-1 of a signal (see decoding-collector.mjs). */
+    check: (signal, expected) => w.rpc('check', { signal, expected }),
+    /** Arrival latency (ms) of items from..to-1 of a signal. */
+    latency: (signal, from, to) => w.rpc('latency', { signal, from, to }),
+    close: () => w.close(),
   };
 }
