@@ -57,3 +57,14 @@ describe('Prometheus alerting and recording rules', () => {
     for (const a of alerts) expect(tests, a.alert).toMatch(new RegExp(`alertname: ${a.alert}\\n\\s+exp_alerts:\\n\\s+- exp_labels`));
   });
 });
+
+describe('Prometheus configurations of config/', () => {
+  // Debian's Prometheus is built without Kubernetes service discovery: scrape-kubernetes.yaml is
+  // only parsed (test/unit/deploy-examples.test.ts).
+  it.skipIf(!requireTool('promtool'))('pass promtool check config: the scrape snippet and the Compose example\'s prometheus.yml', () => {
+    for (const file of ['config/prometheus/scrape.yaml', 'config/compose/prometheus.yml']) {
+      const r = promtool('check', 'config', '--syntax-only', file);
+      expect(r.status, `${file}: ${r.output}`).toBe(0);
+    }
+  });
+});
