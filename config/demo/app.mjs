@@ -27,6 +27,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { pino } from 'pino';
+import { traceContextFields } from './trace-context.mjs';
 
 const SERVICE = process.env.OTEL_SERVICE_NAME || 'checkout';
 const LOG_FILE = process.env.DEMO_LOG_FILE || './var/log/checkout.log';
@@ -45,12 +46,7 @@ const tracer = trace.getTracer('checkout', '1.4.2');
 const destination = pino.destination({ dest: LOG_FILE, sync: false, mkdir: true });
 const log = pino(
   {
-    mixin() {
-      const span = trace.getActiveSpan();
-      if (!span) return {};
-      const { traceId, spanId, traceFlags } = span.spanContext();
-      return { trace_id: traceId, span_id: spanId, trace_flags: `0${traceFlags.toString(16)}` };
-    },
+    mixin: traceContextFields,
   },
   destination,
 );

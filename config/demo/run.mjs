@@ -3,8 +3,8 @@
 // the app writing its logs where the config tails them and sending its spans to tracetail's
 // OTLP/HTTP receiver. Prints where to look; Ctrl-C stops the app, then tracetail, and exits 0.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import picomatch from 'picomatch';
@@ -47,6 +47,9 @@ const include = config.logs.include[0];
 if (!include) fail('logs.include is empty: the demo app writes a log file for tracetail to tail');
 const logFile = process.env.DEMO_LOG_FILE ?? join(picomatch.scan(include).base || '.', 'checkout.log');
 if (!picomatch(resolve(include))(resolve(logFile))) fail(`${logFile} does not match logs.include ${include}: set DEMO_LOG_FILE to a file it matches`);
+// There from the start, so that tracetail finds it when it starts (the app appends to it).
+mkdirSync(dirname(logFile), { recursive: true });
+appendFileSync(logFile, '');
 
 const children = new Set();
 function start(args, env) {
