@@ -5,6 +5,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
+import { constants } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import picomatch from 'picomatch';
@@ -21,10 +22,26 @@ function fail(message) {
   process.exit(1);
 }
 
+// From the start, so that a Ctrl-C at any moment stops what was started.
+let stopping = false;
+let tracetail;
+let app;
+async function shutdown(code) {
+  if (stopping) return;
+  stopping = true;
+  if (app) await stop(app, 10_000);
+  const tracetailCode = tracetail ? await stop(tracetail, 30_000) : 0;
+  process.exit(code ?? tracetailCode);
+}
+process.on('SIGINT', () => void shutdown());
+process.on('SIGTERM', () => void shutdown());
+
 if (!existsSync(CLI)) fail(`${relative(process.cwd(), CLI)} is missing: run \`npm install\` (it builds tracetail) or \`npm run build\``);
 
 // The effective configuration, as tracetail itself reads it (defaults and OTEL_* variables applied).
 const checked = spawnSync(process.execPath, [CLI, 'check-config', '--config', values.config], { encoding: 'utf8' });
+// Interrupted (a Ctrl-C reaches the whole process group): leave as it did.
+if (checked.signal) process.exit(128 + constants.signals[checked.signal]);
 if (checked.status !== 0) fail(checked.stderr.trim());
 const config = parse(checked.stdout);
 
@@ -32,7 +49,7 @@ const otlp = config.receivers.otlp.http?.endpoint;
 if (!otlp) fail('the demo app sends spans over OTLP/HTTP: receivers.otlp.http.endpoint must be set');
 const metrics = config.metrics.endpoint;
 const debug = config.debug.endpoint;
-const exportTo = config.effective.export_targets.traces?.url;
+const exportTo = Object.values(config.effective.export_targets).flatMap((t) => (t ? [t.url] : []));
 const exportDir = config.export.file.directory ?? join(config.storage.directory, 'export');
 
 /** `host:port` as a URL a browser can open (a wildcard address is this machine). */
@@ -56,7 +73,7 @@ function start(args, env) {
   // Each child in its own process group: a Ctrl-C reaches this script only, which stops them in order.
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, ...env }, detached: true });
   children.add(child);
-  child.exited = new Promise((r) => child.once('exit', (code, signal) => r(code ?? (signal ? 128 : 1))));
+  child.exited = new Promise((r) => child.once('exit', (code, signal) => r(code ?? 128 + constants.signals[signal])));
   child.exited.then(() => children.delete(child));
   return child;
 }
@@ -70,19 +87,7 @@ async function stop(child, graceMs) {
   return code;
 }
 
-const tracetail = start([CLI, 'run', '--config', values.config]);
-let app;
-let stopping = false;
-
-async function shutdown(code) {
-  if (stopping) return;
-  stopping = true;
-  if (app) await stop(app, 10_000);
-  const tracetailCode = await stop(tracetail, 30_000);
-  process.exit(code ?? tracetailCode);
-}
-process.on('SIGINT', () => void shutdown());
-process.on('SIGTERM', () => void shutdown());
+tracetail = start([CLI, 'run', '--config', values.config]);
 process.on('exit', () => {
   for (const child of children) child.kill('SIGKILL');
 });
@@ -93,38 +98,48 @@ tracetail.exited.then((code) => {
   }
 });
 
-const deadline = Date.now() + 30_000;
-for (;;) {
-  const ok = await fetch(url(metrics, '/readyz')).then((r) => r.ok, () => false);
-  if (ok) break;
-  if (stopping) await new Promise(() => undefined);
-  if (Date.now() > deadline) {
-    process.stderr.write('demo: tracetail did not become ready within 30 s\n');
-    await shutdown(1);
+/** Waits for /readyz (every receiver bound); the answer that was not ready, or undefined when ready. */
+async function notReady() {
+  const deadline = Date.now() + 30_000;
+  let answer = 'no answer';
+  while (!stopping && Date.now() < deadline) {
+    const r = await fetch(url(metrics, '/readyz')).catch(() => undefined);
+    if (r?.ok) return undefined;
+    if (r) answer = (await r.text()).trim();
+    await sleep(200);
   }
-  await sleep(200);
+  return answer;
 }
 
-app = start([APP], { OTEL_EXPORTER_OTLP_ENDPOINT: `http://${otlp}`, OTEL_SERVICE_NAME: process.env.OTEL_SERVICE_NAME ?? 'checkout', DEMO_LOG_FILE: logFile });
-app.exited.then((code) => {
-  if (!stopping) {
-    process.stderr.write(`demo: the demo app exited with ${code}\n`);
-    void shutdown(1);
+async function main() {
+  const waited = await notReady();
+  if (stopping) return; // shutdown() ends the process
+  if (waited !== undefined) {
+    process.stderr.write(`demo: tracetail is not ready after 30 s: ${waited}\n`);
+    return shutdown(1);
   }
-});
-
-process.stdout.write(`
+  app = start([APP], { OTEL_EXPORTER_OTLP_ENDPOINT: `http://${otlp}`, OTEL_SERVICE_NAME: process.env.OTEL_SERVICE_NAME ?? 'checkout', DEMO_LOG_FILE: logFile });
+  app.exited.then((code) => {
+    if (!stopping) {
+      process.stderr.write(`demo: the demo app exited with ${code}\n`);
+      void shutdown(1);
+    }
+  });
+  process.stdout.write(`
 tracetail demo: the "checkout" app sends its spans to tracetail (${url(otlp, '')}) and writes its
 logs to ${shown(logFile)}, which tracetail tails; it joins them and exports both.
 
   metrics     ${url(metrics, '/metrics')}
   debug page  ${debug ? `${url(debug)}   (recent traces, each with its log lines)` : '(off: debug.endpoint is not set)'}
-  exports     ${exportTo ? `sent over OTLP: ${exportTo}, and the logs beside it` : `${shown(exportDir)}/   (traces.jsonl, logs.jsonl: OTLP JSON, what a collector would receive)`}
+  exports     ${exportTo.length > 0 ? `over OTLP/HTTP to ${exportTo.join(', ')}` : `${shown(exportDir)}/   (traces.jsonl, logs.jsonl: OTLP JSON, what a collector would receive)`}
 
   curl -s ${url(metrics, '/metrics')} | grep -E '^(traces_span_metrics_calls_total|tracetail_log_records_total)'${
-    debug ? `\n  curl -s '${url(debug, '/api/v1/traces?status=error&limit=3')}'` : ''
-  }
+      debug ? `\n  curl -s '${url(debug, '/api/v1/traces?status=error&limit=3')}'` : ''
+    }
 
 Dashboards for Grafana are in dashboards/ (see the README). Ctrl-C stops the app and tracetail.
 
 `);
+}
+
+await main();
