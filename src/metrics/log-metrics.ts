@@ -16,7 +16,7 @@ import { KEY_SEP, type SeriesFamily } from './series-family.js';
 import type { Telemetry } from './telemetry.js';
 
 export const LOG_RECORDS_METRIC = 'tracetail_log_records_total';
-export const LOG_FILE_RECORDS_METRIC = 'tracetail_log_file_records_total';
+const LOG_FILE_RECORDS_METRIC = 'tracetail_log_file_records_total';
 /** The transport of batches the file receiver builds. */
 const FILE_TRANSPORT = 'file';
 const FILE_PATH_ATTRIBUTE = 'log.file.path';
