@@ -181,6 +181,8 @@ describe('run', () => {
     // storage.max_queue_bytes, for a panel or an alert on how full the queue is.
     expect(body).toMatch(/^tracetail_export_queue_max_bytes 268435456$/m);
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    // /metrics answers from the first moment, /readyz once every receiver is bound.
+    await p.waitForLog((l) => l.msg === 'tracetail started');
     expect((await fetch(`${base}/readyz`)).status).toBe(200);
     expect((await fetch(`${base}/nope`)).status).toBe(404);
     expect((await fetch(p.metricsUrl, { method: 'POST' })).status).toBe(405);
