@@ -117,6 +117,7 @@ export class Runtime {
 
 /** Where exports go, said at start: the OTLP URLs, or a warning when it is files that no backend reads. */
 function logExportDestination(config: Config, log: Logger): void {
+  if (!config.export.enabled) return; // the sidecar says so itself
   const otlp = SIGNALS.flatMap((signal) => {
     const target = config.exportTargets[signal];
     return target ? [[signal, redactUrl(target.url)] as const] : [];

@@ -131,7 +131,7 @@ logs to ${shown(logFile)}, which tracetail tails; it joins them and exports both
 
   metrics     ${url(metrics, '/metrics')}
   debug page  ${debug ? `${url(debug)}   (recent traces, each with its log lines)` : '(off: debug.endpoint is not set)'}
-  exports     ${exportTo.length > 0 ? `over OTLP/HTTP to ${exportTo.join(', ')}` : `${shown(exportDir)}/   (traces.jsonl, logs.jsonl: OTLP JSON, what a collector would receive)`}
+  exports     ${!config.export.enabled ? '(off: export.enabled is false)' : exportTo.length > 0 ? `over OTLP/HTTP to ${exportTo.join(', ')}` : `${shown(exportDir)}/   (traces.jsonl, logs.jsonl: OTLP JSON, what a collector would receive)`}
 
   curl -s ${url(metrics, '/metrics')} | grep -E '^(traces_span_metrics_calls_total|tracetail_log_records_total)'${
       debug ? `\n  curl -s '${url(debug, '/api/v1/traces?status=error&limit=3')}'` : ''

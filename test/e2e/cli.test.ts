@@ -153,6 +153,12 @@ describe('start-up output', () => {
     expect(p.logs.filter((l) => l.msg.startsWith('no OTLP endpoint'))).toEqual([]);
   });
 
+  it('says nothing of export destinations when export.enabled is false', async () => {
+    const p = await start({ config: testConfig(tempDir(), { export: { enabled: false } }) });
+    await p.waitForLog((l) => l.msg === 'tracetail started');
+    expect(p.logs.filter((l) => l.msg.startsWith('no OTLP endpoint') || l.msg === 'exporting over OTLP/HTTP')).toEqual([]);
+  });
+
   it('writes one line a person reads per entry with --log-format pretty, JSON by default when stderr is no terminal', async () => {
     const dir = tempDir();
     const config = writeConfig(dir, testConfig(dir));
