@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, startCli, tempDir, testConfig, type CliProcess } from '../helpers/cli.js';
-import { dashboardFiles, metricsOf, panelsOf, substitute, variableQuery, type Dashboard } from '../helpers/dashboards.js';
+import { dashboardFiles, metricsOf, panelsOf, substitute, variableQuery } from '../helpers/dashboards.js';
 import { withFixtureRules } from '../helpers/metrics-harness.js';
 import { Prometheus } from '../helpers/prometheus.js';
 import { requireTool } from '../helpers/tools.js';
@@ -129,7 +129,7 @@ describe.skipIf(!hasPrometheus)('dashboards and rules against the demo app, the 
     it('fills its variables from the data', async () => {
       const vars = variablesFor(sidecarFor(file).instance);
       const expected: Record<string, string> = { job: 'tracetail', instance: vars.instance, service: 'checkout', span_kind: 'SPAN_KIND_SERVER' };
-      for (const v of (d as Dashboard).templating.list.filter((x) => x.type === 'query')) {
+      for (const v of d.templating.list.filter((x) => x.type === 'query')) {
         const m = /^label_values\((.*),\s*(\w+)\)$/.exec(variableQuery(v));
         expect(m, variableQuery(v)).not.toBeNull();
         expect(await prom.labelValues(m![2], substitute(m![1], vars)), variableQuery(v)).toContain(expected[v.name]);

@@ -1,5 +1,5 @@
 /**
- * Issue 7 end to end, and the dashboards against real data: the built CLI receives spans from the
+ * Metrics end to end, and the dashboards against real data: the built CLI receives spans from the
  * real OTel SDK over OTLP/HTTP and tails a log file the test appends JSON and logfmt lines to; a
  * real Prometheus (exemplar storage on) scrapes its /metrics every second. Everything is asserted
  * through Prometheus's HTTP API: request rate, error ratio and p95 latency, stored exemplars whose
