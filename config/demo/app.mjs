@@ -105,7 +105,7 @@ const ROUTES = [
       const id = 1000 + Math.floor(Math.random() * 500);
       const slow = chance(0.04);
       if (slow) log.warn({ product_id: id, plan: 'seq scan' }, 'slow query: missing index on product_variants');
-      const failed = chance(0.01) ? new Error('canceling statement due to statement timeout') : undefined;
+      const failed = chance(0.02) ? new Error('canceling statement due to statement timeout') : undefined;
       await db('SELECT', 'product_variants', slow ? latency(700, 0.4) : latency(5), failed);
     },
   },
@@ -137,7 +137,7 @@ const ROUTES = [
       log.info({ order_id: order }, 'checkout started');
       await db('INSERT', 'orders', latency(6));
       const provider = { 'http.request.method': 'POST', 'server.address': 'api.payments.example', 'peer.service': 'payments', 'url.full': 'https://api.payments.example/v1/charges' };
-      if (chance(0.06)) {
+      if (chance(0.12)) {
         const err = new Error('payment provider unavailable: 503 Service Unavailable');
         await client('POST', { ...provider, 'http.response.status_code': 503 }, latency(900, 0.3), err).catch(() => undefined);
         log.error({ order_id: order, provider: 'payments', err }, 'payment failed');
