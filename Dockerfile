@@ -19,6 +19,12 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build
 
+# The demo app of `npm run demo` (the OTel SDK is among the dev dependencies of the build stage),
+# for config/compose/docker-compose.yaml: `docker build --target demo -t tracetail-demo:0.1.0 .`
+FROM build AS demo
+COPY config/demo ./config/demo
+CMD ["node", "config/demo/app.mjs"]
+
 FROM ${NODE_SLIM_IMAGE}
 ENV NODE_ENV=production
 RUN apt-get update \
@@ -31,11 +37,13 @@ COPY --from=prod-deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
 COPY config/tracetail.yaml ./config/tracetail.yaml
+COPY config/container.yaml ./config/container.yaml
 USER 1000:1000
 VOLUME ["/var/lib/tracetail"]
 # 4318 OTLP/HTTP, 4317 OTLP/gRPC (loopback inside the pod), 9464 /metrics, 9465 debug API.
 EXPOSE 4317 4318 9464 9465
 ENTRYPOINT ["/usr/bin/tini", "--"]
-# Defaults alone: tail /var/log/app/**/*.log, state in /var/lib/tracetail. Mount a config and
-# add "--config", "/etc/tracetail/tracetail.yaml" to change them.
+# Defaults alone: tail /var/log/app/**/*.log, state in /var/lib/tracetail, listeners but /metrics
+# on loopback (a pod's sidecar). In a container of its own, run with "--config",
+# "config/container.yaml" (receivers on 0.0.0.0 inside the container), or mount a config.
 CMD ["node", "dist/cli.js", "run"]

@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from './config/load.js';
 import { printConfig } from './config/print.js';
 import { ConfigError, EnvironmentError, UsageError } from './errors.js';
-import { createLogger } from './logger.js';
+import { createLogger, LOG_FORMATS, type LogFormat } from './logger.js';
 import { Runtime } from './runtime.js';
 import { VERSION } from './version.js';
 
@@ -16,6 +16,8 @@ Usage:
 
 Options:
   -c, --config FILE   YAML config file (optional: defaults and OTEL_* environment variables alone work)
+  --log-format F      tracetail's own log on stderr: json, pretty (one line a person reads), or
+                      auto (the default: pretty when stderr is a terminal, else json)
   -h, --help          show this help
   -v, --version       show the version
 
@@ -25,7 +27,7 @@ Signals: SIGTERM/SIGINT stop cleanly within shutdown_timeout; SIGHUP reloads the
 
 const EXIT = { ok: 0, config: 1, usage: 2 } as const;
 
-function parse(argv: string[]): { command: 'run' | 'check-config' | 'help' | 'version'; config?: string } {
+function parse(argv: string[]): { command: 'run' | 'check-config' | 'help' | 'version'; config?: string; logFormat: LogFormat } {
   let parsed;
   try {
     parsed = parseArgs({
@@ -33,6 +35,7 @@ function parse(argv: string[]): { command: 'run' | 'check-config' | 'help' | 've
       allowPositionals: true,
       options: {
         config: { type: 'string', short: 'c' },
+        'log-format': { type: 'string', default: 'auto' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -41,12 +44,15 @@ function parse(argv: string[]): { command: 'run' | 'check-config' | 'help' | 've
     throw new UsageError((err as Error).message);
   }
   const { values, positionals } = parsed;
-  if (values.help) return { command: 'help' };
-  if (values.version) return { command: 'version' };
+  const format = values['log-format'];
+  if (format !== 'auto' && !(LOG_FORMATS as readonly string[]).includes(format)) throw new UsageError(`--log-format must be auto, ${LOG_FORMATS.join(' or ')}, not ${JSON.stringify(format)}`);
+  const logFormat = format === 'auto' ? (process.stderr.isTTY ? 'pretty' : 'json') : (format as LogFormat);
+  if (values.help) return { command: 'help', logFormat };
+  if (values.version) return { command: 'version', logFormat };
   if (positionals.length > 1) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[1])}`);
   const command = positionals[0] ?? 'run';
   if (command !== 'run' && command !== 'check-config') throw new UsageError(`unknown command ${JSON.stringify(command)}`);
-  return { command, config: values.config };
+  return { command, config: values.config, logFormat };
 }
 
 function describeConfigError(err: ConfigError, file: string | undefined): string {
@@ -83,7 +89,7 @@ async function main(argv: string[]): Promise<number> {
     }
   }
 
-  const log = createLogger();
+  const log = createLogger(undefined, args.logFormat);
   let config;
   try {
     config = loadConfig({ file: args.config });

@@ -21,6 +21,12 @@ export function listenTcp(server: Server, endpoint: Endpoint, configKey: string)
   });
 }
 
+/** The URL a person or an SDK reaches a bound TCP address at; a wildcard address is this machine. */
+export function httpUrl(bound: Endpoint, path = ''): string {
+  const host = bound.host === '0.0.0.0' || bound.host === '::' ? 'localhost' : bound.host.includes(':') ? `[${bound.host}]` : bound.host;
+  return `http://${host}:${bound.port}${path}`;
+}
+
 /** Stop accepting, let in-flight requests finish for up to `graceMs`, then cut what is left. */
 export function closeServer(server: Server & { closeIdleConnections?: () => void; closeAllConnections?: () => void }, graceMs = 2000): Promise<void> {
   return new Promise((resolve) => {

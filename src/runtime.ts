@@ -4,7 +4,10 @@
  */
 import { AdminServer } from './admin/admin-server.js';
 import { loadConfig, type Config } from './config/load.js';
+import { SIGNALS } from './config/otel-env.js';
+import { redactUrl } from './config/print.js';
 import { ConfigError } from './errors.js';
+import { fileExportDirectory } from './exporters/index.js';
 import type { Logger } from './logger.js';
 import { Telemetry } from './metrics/telemetry.js';
 import { Sidecar } from './sidecar.js';
@@ -30,10 +33,12 @@ export class Runtime {
   }
 
   async start(): Promise<void> {
+    this.setQueueLimit(this.config);
     this.admin = this.createAdmin(this.config);
     await this.admin.start();
     this.sidecar = new Sidecar(this.config, { log: this.log, telemetry: this.telemetry });
     await this.sidecar.start();
+    logExportDestination(this.config, this.log);
     this.log.info({ config: this.config.source ?? '(defaults)' }, 'tracetail started');
   }
 
@@ -75,6 +80,8 @@ export class Runtime {
     }
     this.sidecar = candidate;
     this.config = next;
+    this.setQueueLimit(next);
+    logExportDestination(next, this.log);
     this.log.info({ config: next.source }, 'configuration reloaded');
   }
 
@@ -85,6 +92,13 @@ export class Runtime {
     await this.reloading.catch(() => undefined);
     await this.sidecar?.stop(deadline);
     await this.admin?.stop();
+  }
+
+  /** The queue's bound as a metric, so that an alert or a panel can tell how full the queue is. */
+  private setQueueLimit(config: Config): void {
+    this.telemetry
+      .gauge({ name: 'tracetail_export_queue_max_bytes', help: 'storage.max_queue_bytes: past this many bytes the export queue takes no more items.' })
+      .set(config.storage.max_queue_bytes);
   }
 
   private createAdmin(config: Config): AdminServer {
@@ -99,6 +113,24 @@ export class Runtime {
       },
     });
   }
+}
+
+/** Where exports go, said at start: the OTLP URLs, or a warning when it is files that no backend reads. */
+function logExportDestination(config: Config, log: Logger): void {
+  if (!config.export.enabled) return; // the sidecar says so itself
+  const otlp = SIGNALS.flatMap((signal) => {
+    const target = config.exportTargets[signal];
+    return target ? [[signal, redactUrl(target.url)] as const] : [];
+  });
+  if (otlp.length > 0) log.info(Object.fromEntries(otlp), 'exporting over OTLP/HTTP');
+  const toFiles = SIGNALS.filter((signal) => !config.exportTargets[signal]);
+  if (toFiles.length === 0) return;
+  const directory = fileExportDirectory(config);
+  const { max_files, max_file_bytes } = config.export.file;
+  log.warn(
+    { signals: toFiles, directory, max_files, max_file_bytes },
+    `no OTLP endpoint: ${toFiles.join(', ')} go to OTLP JSON files in ${directory} (${max_files} per signal at most, the oldest removed), not to a backend; set export.otlp.endpoint or OTEL_EXPORTER_OTLP_ENDPOINT`,
+  );
 }
 
 function sameEndpoint(a: Config, b: Config): boolean {

@@ -5,7 +5,7 @@ import type { Endpoint } from '../config/schema.js';
 import type { Logger } from '../logger.js';
 import { CONTENT_TYPE, negotiateFormat, renderRegistry } from '../metrics/exposition.js';
 import type { Telemetry } from '../metrics/telemetry.js';
-import { closeServer, listenTcp } from '../net.js';
+import { closeServer, httpUrl, listenTcp } from '../net.js';
 
 export interface Readiness {
   ready: boolean;
@@ -45,7 +45,7 @@ export class AdminServer extends BaseComponent {
 
   protected async doStart(): Promise<void> {
     this.bound = await listenTcp(this.server, this.options.endpoint, 'metrics.endpoint');
-    this.options.log.info({ listener: 'metrics.endpoint', endpoint: `${this.bound.host}:${this.bound.port}` }, 'listening');
+    this.options.log.info({ listener: 'metrics.endpoint', endpoint: `${this.bound.host}:${this.bound.port}`, url: httpUrl(this.bound, '/metrics') }, 'listening');
   }
 
   protected async doStop(): Promise<void> {

@@ -12,7 +12,7 @@ import { BaseComponent } from '../component.js';
 import type { Endpoint } from '../config/schema.js';
 import { isLoopback } from '../config/schema.js';
 import type { Logger } from '../logger.js';
-import { closeServer, listenTcp } from '../net.js';
+import { closeServer, httpUrl, listenTcp } from '../net.js';
 import type { TraceIndex } from '../processors/correlation/trace-index.js';
 import { parseTraceQuery, TRACE_ID_RE, traceDocument, traceSummary } from './debug-api.js';
 
@@ -73,7 +73,7 @@ export class DebugServer extends BaseComponent {
   protected async doStart(): Promise<void> {
     for (const [path, { file, type }] of Object.entries(PAGE_FILES)) this.page.set(path, { body: readFileSync(new URL(file, PAGE_DIR)), type });
     this.bound = await listenTcp(this.server, this.options.endpoint, 'debug.endpoint');
-    this.options.log.info({ listener: 'debug.endpoint', endpoint: `${this.bound.host.includes(':') ? `[${this.bound.host}]` : this.bound.host}:${this.bound.port}` }, 'listening');
+    this.options.log.info({ listener: 'debug.endpoint', endpoint: `${this.bound.host.includes(':') ? `[${this.bound.host}]` : this.bound.host}:${this.bound.port}`, url: httpUrl(this.bound, '/') }, 'listening');
   }
 
   protected async doStop(): Promise<void> {

@@ -8,7 +8,7 @@ import { formatDuration } from './units.js';
 
 const REDACTED = '<redacted>';
 
-function redactUrl(url: string): string {
+export function redactUrl(url: string): string {
   try {
     const u = new URL(url);
     if (u.password) u.password = REDACTED;

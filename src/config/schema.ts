@@ -352,6 +352,7 @@ export const configSchema = z
           .object({
             directory: doc(z.string().nullable().default(null), 'path | null', 'Write OTLP JSON lines here when no OTLP endpoint is set.'),
             max_file_bytes: doc(size.prefault(104857600), 'size', 'An output file is rotated past this size.'),
+            max_files: doc(z.number().int().min(1).default(8), 'integer', 'Files kept per signal, the one being written included; past it the oldest rotated file is removed.'),
           })
           .strict()
           .prefault({}),

@@ -1,14 +1,19 @@
 /**
  * The file exporter: OTLP JSON, one export request per line, in `<directory>/<signal>.jsonl`,
- * rotated to `<signal>-<timestamp>.jsonl` past `maxFileBytes`. Used when no OTLP endpoint is set,
- * so that nothing is lost and a newcomer can see what would be exported.
+ * rotated to `<signal>-<timestamp>.jsonl` past `maxFileBytes`; of the rotated files, the newest
+ * `maxFiles - 1` are kept (the oldest removed, as a log rotation does), also those left by an
+ * earlier run. Used when no OTLP endpoint is set, so that a newcomer can see what would be
+ * exported without the directory growing for ever.
  */
 import { existsSync, mkdirSync } from 'node:fs';
-import { open, rename, stat, type FileHandle } from 'node:fs/promises';
+import { open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Signal } from '../config/otel-env.js';
 import { decodeRequest, toJsonObject } from '../otlp/codec.js';
 import { joined, type Payload, type SendResult, type Transport } from './transport.js';
+
+/** What follows `<signal>-` in a rotated file's name: its ISO timestamp with `:` and `.` as `-`. */
+const ROTATED = /^\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}-\d{3}Z\.jsonl$/;
 
 export class FileTransport implements Transport {
   readonly name = 'file';
@@ -18,6 +23,8 @@ export class FileTransport implements Transport {
   constructor(
     readonly directory: string,
     private readonly maxFileBytes: number,
+    /** Files kept per signal, the one being written included. */
+    private readonly maxFiles = Infinity,
   ) {
     mkdirSync(directory, { recursive: true });
   }
@@ -47,6 +54,7 @@ export class FileTransport implements Transport {
       file = undefined;
     }
     if (!file) {
+      await this.removeOldest(signal);
       const path = this.pathOf(signal);
       const handle = await open(path, 'a+');
       file = { handle, size: (await stat(path)).size };
@@ -76,6 +84,13 @@ export class FileTransport implements Transport {
     while (existsSync(pathAt(at))) at++;
     this.lastRotationAt = at;
     return pathAt(at);
+  }
+
+  /** Removes the oldest rotated files of `signal` past `maxFiles - 1` (the names sort by age). */
+  private async removeOldest(signal: Signal): Promise<void> {
+    if (!Number.isFinite(this.maxFiles)) return;
+    const rotated = (await readdir(this.directory)).filter((name) => name.startsWith(`${signal}-`) && ROTATED.test(name.slice(signal.length + 1))).sort();
+    for (const name of rotated.slice(0, Math.max(0, rotated.length - (this.maxFiles - 1)))) await rm(join(this.directory, name), { force: true });
   }
 
   async close(): Promise<void> {

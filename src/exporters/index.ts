@@ -7,11 +7,16 @@ import type { BatchOptions } from './queue-sender.js';
 import type { RetryPolicyOptions } from './retry-policy.js';
 import type { Transport } from './transport.js';
 
+/** Where the file exporter writes: `export.file.directory`, else `export/` in the storage directory. */
+export function fileExportDirectory(config: Config): string {
+  return config.export.file.directory ?? join(config.storage.directory, 'export');
+}
+
 /** The transport of each signal: OTLP/HTTP when an endpoint is configured, else the file exporter. */
 export function buildTransports(config: Config): Record<Signal, Transport> {
-  const directory = config.export.file.directory ?? join(config.storage.directory, 'export');
+  const { max_file_bytes, max_files } = config.export.file;
   let file: FileTransport | undefined;
-  const fileTransport = () => (file ??= new FileTransport(directory, config.export.file.max_file_bytes));
+  const fileTransport = () => (file ??= new FileTransport(fileExportDirectory(config), max_file_bytes, max_files));
   const out = {} as Record<Signal, Transport>;
   for (const signal of SIGNALS) {
     const target = config.exportTargets[signal];

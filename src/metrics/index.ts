@@ -37,6 +37,6 @@ export function buildMetricObservers(ctx: { config: Config; log: Logger; telemet
   const logMetrics = new LogMetrics({ ...budget, defaultServiceName, telemetry, log });
   const ruleMetrics = new RuleMetrics({ ...budget, rules: m.rules, telemetry, log });
   // A reload that switched naming or dropped a rule leaves no stale families behind.
-  retainFamilies(telemetry, new Set([...spanMetrics.familyNames, logMetrics.records.name, ...ruleMetrics.rules.map((r) => r.family.name)]));
+  retainFamilies(telemetry, new Set([...spanMetrics.familyNames, logMetrics.records.name, logMetrics.fileRecords.name, ...ruleMetrics.rules.map((r) => r.family.name)]));
   return { spanMetrics, logMetrics, ruleMetrics, traces: [spanMetrics], logs: [logMetrics, ruleMetrics] };
 }

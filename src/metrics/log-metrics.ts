@@ -2,10 +2,11 @@
  * `tracetail_log_records_total{service_name, severity, trace_context}` with an exemplar carrying the
  * trace id of a recent record that had one, so an error-log spike links straight to a trace.
  * `severity` is one of a fixed set (the OTel log data model's ranges), so the label stays bounded
- * whatever level names the app writes.
+ * whatever level names the app writes. `tracetail_log_file_records_total{path, severity}` counts
+ * the records read from each log file.
  */
 import type { Logger } from '../logger.js';
-import type { LogRecord } from '../otlp/types.js';
+import type { KeyValue, LogRecord } from '../otlp/types.js';
 import { anyValueToString, findAttribute } from '../otlp/values.js';
 import type { LogBatch } from '../pipeline/batches.js';
 import type { Observer } from '../pipeline/pipeline.js';
@@ -15,6 +16,10 @@ import { KEY_SEP, type SeriesFamily } from './series-family.js';
 import type { Telemetry } from './telemetry.js';
 
 export const LOG_RECORDS_METRIC = 'tracetail_log_records_total';
+const LOG_FILE_RECORDS_METRIC = 'tracetail_log_file_records_total';
+/** The transport of batches the file receiver builds. */
+const FILE_TRANSPORT = 'file';
+const FILE_PATH_ATTRIBUTE = 'log.file.path';
 export const SEVERITIES = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'unspecified'] as const;
 export type Severity = (typeof SEVERITIES)[number];
 
@@ -62,7 +67,11 @@ export function hasTraceContext(record: Pick<LogRecord, 'traceId'>): boolean {
 export interface LogMetricsOptions {
   maxSeries: number;
   idleTimeoutMs: number | null;
-  /** `service.name` for records whose resource carries none; its series exist from start-up. */
+  /**
+   * `service.name` for records whose resource carries none; its series exist from start-up, unless
+   * it is `unknown_service` (none configured: the records take the name of the app's spans, and a
+   * service that does not exist should not show up at 0).
+   */
   defaultServiceName: string;
   telemetry: Telemetry;
   log: Logger;
@@ -70,6 +79,7 @@ export interface LogMetricsOptions {
 
 export class LogMetrics extends GuardedObserver<LogBatch> implements Observer<LogBatch> {
   readonly records: SeriesFamily;
+  readonly fileRecords: SeriesFamily;
 
   constructor(private readonly o: LogMetricsOptions) {
     super('log_metrics', o.telemetry, o.log, {});
@@ -82,10 +92,19 @@ export class LogMetrics extends GuardedObserver<LogBatch> implements Observer<Lo
       maxSeries: o.maxSeries,
       idleTimeoutMs: o.idleTimeoutMs,
     });
+    this.fileRecords = acquireFamily(o.telemetry, {
+      name: LOG_FILE_RECORDS_METRIC,
+      help: 'Log records read from each log file, by severity.',
+      type: 'counter',
+      labelNames: ['path', 'severity'],
+      maxSeries: o.maxSeries,
+      idleTimeoutMs: o.idleTimeoutMs,
+    });
     const now = performance.now();
+    const service = o.defaultServiceName;
+    if (service.startsWith('unknown_service')) return;
     for (const severity of SEVERITIES) {
       for (const context of ['present', 'absent']) {
-        const service = o.defaultServiceName;
         this.records.pin(service + KEY_SEP + severity + KEY_SEP + context, { service_name: service, severity, trace_context: context }, now);
       }
     }
@@ -95,6 +114,7 @@ export class LogMetrics extends GuardedObserver<LogBatch> implements Observer<Lo
     const now = performance.now();
     const unix = Date.now() / 1000;
     const family = this.records;
+    const byFile = batch.transport === FILE_TRANSPORT ? new FileCounts() : undefined;
     let received = 0;
     for (const rl of batch.resourceLogs) {
       const service = anyValueToString(findAttribute(rl.resource?.attributes, 'service.name')) || this.o.defaultServiceName;
@@ -107,9 +127,52 @@ export class LogMetrics extends GuardedObserver<LogBatch> implements Observer<Lo
           const s = family.find(key) ?? family.create(key, { service_name: service, severity, trace_context: present ? 'present' : 'absent' }, now);
           family.add(s, 1, now);
           if (present) family.exemplar(s, 0, 1, record.traceId!, record.spanId, now, unix);
+          byFile?.count(record, severity);
         }
       }
     }
+    if (byFile) this.addFileCounts(byFile, now);
     this.self.received.inc(received);
   }
+
+  private addFileCounts(counts: FileCounts, now: number): void {
+    const family = this.fileRecords;
+    for (const [path, bySeverity] of counts.paths) {
+      for (const [severity, n] of bySeverity) {
+        const key = path + KEY_SEP + severity;
+        family.add(family.find(key) ?? family.create(key, { path, severity }, now), n, now);
+      }
+    }
+  }
+}
+
+/**
+ * Records per file and severity within one batch. The file receiver gives the records of one file
+ * the same `log.file.path` attribute object: a run of records of one file reads its path once.
+ */
+class FileCounts {
+  readonly paths = new Map<string, Map<Severity, number>>();
+  private lastAttribute: KeyValue | undefined;
+  private lastCounts: Map<Severity, number> | undefined;
+
+  count(record: LogRecord, severity: Severity): void {
+    const attribute = pathAttribute(record.attributes);
+    if (attribute === undefined) return;
+    if (attribute !== this.lastAttribute) {
+      this.lastAttribute = attribute;
+      const path = anyValueToString(attribute.value);
+      let counts = this.paths.get(path);
+      if (!counts) this.paths.set(path, (counts = new Map()));
+      this.lastCounts = counts;
+    }
+    const counts = this.lastCounts!;
+    counts.set(severity, (counts.get(severity) ?? 0) + 1);
+  }
+}
+
+/** The `log.file.path` attribute, looked for from the end (it is followed by `log.file.name` and perhaps `tracetail.truncated`). */
+function pathAttribute(attributes: readonly KeyValue[] | undefined): KeyValue | undefined {
+  if (!attributes) return undefined;
+  for (let i = attributes.length - 1; i >= 0; i--) if (attributes[i].key === FILE_PATH_ATTRIBUTE) return attributes[i];
+  return undefined;
 }

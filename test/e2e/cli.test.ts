@@ -3,7 +3,7 @@ import { readdirSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ROOT, runCli, startCli, tempDir, testConfig, writeConfig, type CliProcess } from '../helpers/cli.js';
+import { ROOT, runCli, spawnCli, startCli, tempDir, testConfig, writeConfig, type CliProcess } from '../helpers/cli.js';
 import { requireTool } from '../helpers/tools.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -114,14 +114,81 @@ describe('command line', () => {
   });
 });
 
+describe('start-up output', () => {
+  it('names the URL of every listener, says exports go to files, and names the globs that match nothing', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'app.log'), 'hello\n');
+    const p = await start({
+      config: testConfig(dir, {
+        logs: { include: [join(dir, '*.log'), join(dir, 'not-mounted/**/*.log')] },
+        receivers: { otlp: { http: { endpoint: '127.0.0.1:0' }, grpc: { endpoint: '127.0.0.1:0' }, unix: { path: join(dir, 'otlp.sock') } } },
+        debug: { endpoint: '127.0.0.1:0' },
+      }),
+    });
+    await p.waitForLog((l) => l.msg === 'tracetail started');
+    const urls = Object.fromEntries(p.logs.filter((l) => l.msg === 'listening').map((l) => [l.listener, l.url]));
+    expect(urls).toEqual({
+      'metrics.endpoint': `http://${p.endpoint('metrics.endpoint')}/metrics`,
+      'debug.endpoint': `http://${p.endpoint('debug.endpoint')}/`,
+      'receivers.otlp.http.endpoint': `http://${p.endpoint('receivers.otlp.http.endpoint')}`,
+      'receivers.otlp.grpc.endpoint': `http://${p.endpoint('receivers.otlp.grpc.endpoint')}`,
+      'receivers.otlp.unix.path': `unix://${join(dir, 'otlp.sock')}`,
+    });
+    expect((await fetch(urls['metrics.endpoint'] as string)).status).toBe(200);
+
+    const files = p.logs.find((l) => l.level === 'warn' && l.msg.startsWith('no OTLP endpoint'));
+    expect(files).toMatchObject({ signals: ['traces', 'logs', 'metrics'], directory: join(dir, 'export'), max_files: 8 });
+    const unmatched = p.logs.filter((l) => l.msg.startsWith('logs.include matches no file'));
+    expect(unmatched).toEqual([expect.objectContaining({ level: 'warn', include: join(dir, 'not-mounted/**/*.log'), directory: join(dir, 'not-mounted'), directory_exists: false })]);
+  });
+
+  it('says where exports go when an OTLP endpoint is set, without the files warning', async () => {
+    const p = await start({ config: testConfig(tempDir()), env: { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector.example:4318' } });
+    await p.waitForLog((l) => l.msg === 'tracetail started');
+    expect(p.logs.find((l) => l.msg === 'exporting over OTLP/HTTP')).toMatchObject({
+      traces: 'http://collector.example:4318/v1/traces',
+      logs: 'http://collector.example:4318/v1/logs',
+      metrics: 'http://collector.example:4318/v1/metrics',
+    });
+    expect(p.logs.filter((l) => l.msg.startsWith('no OTLP endpoint'))).toEqual([]);
+  });
+
+  it('says nothing of export destinations when export.enabled is false', async () => {
+    const p = await start({ config: testConfig(tempDir(), { export: { enabled: false } }) });
+    await p.waitForLog((l) => l.msg === 'tracetail started');
+    expect(p.logs.filter((l) => l.msg.startsWith('no OTLP endpoint') || l.msg === 'exporting over OTLP/HTTP')).toEqual([]);
+  });
+
+  it('writes one line a person reads per entry with --log-format pretty, JSON by default when stderr is no terminal', async () => {
+    const dir = tempDir();
+    const config = writeConfig(dir, testConfig(dir));
+    const pretty = spawnCli(['run', '--config', config, '--log-format', 'pretty']);
+    running.push(pretty);
+    await waitFor(() => /INFO {2}admin: listening http:\/\/127\.0\.0\.1:\d+\/metrics listener=metrics\.endpoint/.exec(pretty.stderr), { timeoutMs: 15_000, what: `a pretty listening line (${pretty.stderr})` });
+    await waitFor(() => pretty.stderr.includes('tracetail started'), { timeoutMs: 15_000, what: 'the started line' });
+    for (const line of pretty.stderr.trimEnd().split('\n')) expect(line).toMatch(/^\d{2}:\d{2}:\d{2}\.\d{3} (INFO|WARN) {1,2}\S/);
+    expect(pretty.logs).toEqual([]);
+    expect(await pretty.stop()).toBe(0);
+
+    const json = await start({ config: testConfig(tempDir()) });
+    expect(json.logs.length).toBeGreaterThan(0);
+    expect((await runCli(['run', '--log-format', 'fancy'])).code).toBe(2);
+  });
+});
+
 describe('run', () => {
   it('serves /metrics, /healthz and /readyz', async () => {
     const p = await start({ config: testConfig(tempDir()) });
     const base = p.metricsUrl.replace('/metrics', '');
     const metrics = await fetch(p.metricsUrl);
     expect(metrics.status).toBe(200);
-    expect(await metrics.text()).toMatch(/^tracetail_build_info\{version="\d+\.\d+\.\d+",nodejs_version="v\d+[^"]*"\} 1$/m);
+    const body = await metrics.text();
+    expect(body).toMatch(/^tracetail_build_info\{version="\d+\.\d+\.\d+",nodejs_version="v\d+[^"]*"\} 1$/m);
+    // storage.max_queue_bytes, for a panel or an alert on how full the queue is.
+    expect(body).toMatch(/^tracetail_export_queue_max_bytes 268435456$/m);
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    // /metrics answers from the first moment, /readyz once every receiver is bound.
+    await p.waitForLog((l) => l.msg === 'tracetail started');
     expect((await fetch(`${base}/readyz`)).status).toBe(200);
     expect((await fetch(`${base}/nope`)).status).toBe(404);
     expect((await fetch(p.metricsUrl, { method: 'POST' })).status).toBe(405);

@@ -93,6 +93,18 @@ export class FileDiscovery {
     // inotify ran out during the scan: the polling watcher's scan is the initial one.
     while (this.switching) await this.switching;
     this.ready = true;
+    this.warnUnmatched();
+  }
+
+  /** Says which include globs found nothing at start: a typo, or a volume not mounted. */
+  private warnUnmatched(): void {
+    for (const { glob, base } of this.paths.unmatched([...this.known.keys()])) {
+      const missing = !existsSync(base);
+      this.log.warn(
+        { include: glob, directory: base, directory_exists: !missing },
+        `logs.include matches no file${missing ? `: ${base} does not exist` : ''}; files that appear later are read`,
+      );
+    }
   }
 
   async stop(): Promise<void> {

@@ -128,6 +128,15 @@ export class GlobPaths {
     return this.segmented.some((g) => dirCanContain(g, segs));
   }
 
+  /** The include globs none of `files` matches, each with its base directory (see bases()). */
+  unmatched(files: readonly string[]): { glob: string; base: string }[] {
+    const bases = this.bases();
+    return this.include.flatMap((glob, i) => {
+      const match = picomatch(glob, PM_OPTIONS);
+      return files.some((f) => match(f)) ? [] : [{ glob, base: bases[i] }];
+    });
+  }
+
   /** Directories that are no glob (the part before the first glob character of each include). */
   bases(): string[] {
     return this.include.map((g) => {

@@ -7,17 +7,19 @@
  */
 import { connect, type Server } from 'node:net';
 import { chmodSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { BaseComponent } from '../../component.js';
 import type { ListenAddress } from '../../config/schema.js';
 import { EnvironmentError } from '../../errors.js';
 import { RateLimitedLog, type Logger } from '../../logger.js';
-import { listenTcp } from '../../net.js';
+import { httpUrl, listenTcp } from '../../net.js';
 import type { Receiver } from '../receiver.js';
 
 interface Bound {
   /** How the listener line shows the address: "host:port" or the socket path. */
   endpoint: string;
+  /** Where a client connects: `http://host:port` (an SDK's OTLP endpoint) or `unix:///absolute/path`. */
+  url: string;
   /** For a Unix socket: removes the socket file if it is still the one bound here. */
   cleanup: () => void;
 }
@@ -59,7 +61,7 @@ export class Listener {
 
   async listen(): Promise<void> {
     this.bound = await listenOn(this.server, this.o.address, this.o.configKey, this.o.socketMode);
-    this.o.log.info({ listener: this.o.configKey, endpoint: this.bound.endpoint }, 'listening');
+    this.o.log.info({ listener: this.o.configKey, endpoint: this.bound.endpoint, url: this.bound.url }, 'listening');
   }
 
   /** After the server closed: remove the socket file. */
@@ -97,7 +99,7 @@ export abstract class ListeningReceiver extends BaseComponent implements Receive
 async function listenOn(server: Server, address: ListenAddress, configKey: string, socketMode = 0o660): Promise<Bound> {
   if ('port' in address) {
     const bound = await listenTcp(server, address, configKey);
-    return { endpoint: bound.host.includes(':') ? `[${bound.host}]:${bound.port}` : `${bound.host}:${bound.port}`, cleanup: () => undefined };
+    return { endpoint: bound.host.includes(':') ? `[${bound.host}]:${bound.port}` : `${bound.host}:${bound.port}`, url: httpUrl(bound), cleanup: () => undefined };
   }
   const path = address.path;
   await prepareSocketPath(path, configKey);
@@ -112,6 +114,7 @@ async function listenOn(server: Server, address: ListenAddress, configKey: strin
   }
   return {
     endpoint: path,
+    url: `unix://${resolve(path)}`,
     cleanup: () => {
       try {
         if (lstatSync(path).ino === ino) unlinkSync(path);

@@ -1,7 +1,10 @@
+import { basename } from 'node:path';
 import { SeverityNumber } from '@opentelemetry/api-logs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MetricsHarness, sampleValue, samples, withFixtureRules } from '../../helpers/metrics-harness.js';
 import { SdkSource } from '../../helpers/otel-batches.js';
+import type { KeyValue } from '../../../src/otlp/types.js';
+import type { LogBatch } from '../../../src/pipeline/batches.js';
 
 describe('log metrics', () => {
   let h: MetricsHarness;
@@ -110,5 +113,67 @@ describe('metrics rules (test/fixtures/metrics-rules.yaml)', () => {
     const { body } = await h.scrape();
     expect(body).not.toContain('app_queue_depth');
     expect(sampleValue(body, 'app_http_requests_total', { route: '/a' })).toBe(2);
+  });
+});
+
+describe('log metrics without a configured service name', () => {
+  let h: MetricsHarness;
+  afterEach(async () => h?.stop());
+
+  it('makes no unknown_service series at start-up, and counts records under the service they carry', async () => {
+    h = await new MetricsHarness().start({ service: { name: null } });
+    const name = 'tracetail_log_records_total';
+    let { body } = await h.scrape();
+    expect(body).toContain(`# TYPE ${name} counter`);
+    expect(samples(body, name)).toEqual([]);
+
+    const app = new SdkSource('checkout');
+    app.log({ body: 'ready', severityText: 'info' });
+    await h.logs.consume(app.takeLogBatch());
+    ({ body } = await h.scrape());
+    expect(samples(body, name).map((s) => s.labels)).toEqual([{ service_name: 'checkout', severity: 'info', trace_context: 'absent' }]);
+  });
+});
+
+describe('log records per file', () => {
+  let h: MetricsHarness;
+  afterEach(async () => h?.stop());
+
+  /** A batch as the file receiver hands it on: records of several files, each with its file attributes last. */
+  function fileBatch(lines: { path: string; severityNumber: number; truncated?: boolean }[]): LogBatch {
+    const attributesOf = new Map<string, KeyValue[]>();
+    const logRecords = lines.map(({ path, severityNumber, truncated }) => {
+      let file = attributesOf.get(path);
+      if (!file) attributesOf.set(path, (file = [{ key: 'log.file.path', value: { stringValue: path } }, { key: 'log.file.name', value: { stringValue: basename(path) } }]));
+      const attributes: KeyValue[] = [{ key: 'route', value: { stringValue: '/cart' } }, ...file];
+      if (truncated) attributes.push({ key: 'tracetail.truncated', value: { boolValue: true } });
+      return { timeUnixNano: 0, observedTimeUnixNano: 0, severityNumber, severityText: '', body: { stringValue: 'x' }, attributes, droppedAttributesCount: 0, flags: 0, traceId: null, spanId: null };
+    });
+    return { transport: 'file', resourceLogs: [{ resource: { attributes: [] }, scopeLogs: [{ logRecords }] }] } as unknown as LogBatch;
+  }
+
+  it('counts the records read from each file by severity; records received over OTLP are not counted there', async () => {
+    h = await new MetricsHarness().start();
+    const name = 'tracetail_log_file_records_total';
+    const INFO = 9;
+    const ERROR = 17;
+    await h.logs.consume(
+      fileBatch([
+        { path: '/var/log/app/a.log', severityNumber: INFO },
+        { path: '/var/log/app/a.log', severityNumber: ERROR, truncated: true },
+        { path: '/var/log/app/b.log', severityNumber: INFO },
+        { path: '/var/log/app/a.log', severityNumber: INFO },
+      ]),
+    );
+    await h.logs.consume(fileBatch([{ path: '/var/log/app/b.log', severityNumber: INFO }]));
+    const app = new SdkSource('checkout');
+    app.log({ body: 'over OTLP', severityText: 'info', attributes: { 'log.file.path': '/elsewhere.log' } });
+    await h.logs.consume({ ...app.takeLogBatch(), transport: 'http' });
+
+    const { body } = await h.scrape();
+    expect(sampleValue(body, name, { path: '/var/log/app/a.log', severity: 'info' })).toBe(2);
+    expect(sampleValue(body, name, { path: '/var/log/app/a.log', severity: 'error' })).toBe(1);
+    expect(sampleValue(body, name, { path: '/var/log/app/b.log', severity: 'info' })).toBe(2);
+    expect(samples(body, name)).toHaveLength(3);
   });
 });

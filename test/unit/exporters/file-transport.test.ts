@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
@@ -27,6 +27,26 @@ describe('FileTransport rotation', () => {
     expect(tally(seqs, 200)).toEqual({ missing: [], duplicates: 0, unexpected: [] });
     // Names sort in write order.
     expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+  });
+});
+
+describe('FileTransport retention', () => {
+  it('keeps max_files files per signal, the newest, also counting files left by an earlier run', async () => {
+    const dir = tempDir();
+    // Left by an earlier run: older than anything written now, and another signal's.
+    for (const name of ['logs-2020-01-01T00-00-00-000Z.jsonl', 'logs-2020-01-01T00-00-00-001Z.jsonl', 'traces-2020-01-01T00-00-00-000Z.jsonl', 'notes.txt']) writeFileSync(join(dir, name), '{}\n');
+    const transport = new FileTransport(dir, 1, 3); // every write rotates the previous file
+    for (let i = 0; i < 10; i++) {
+      expect(await transport.send('logs', encodeRequest('logs', logBatch(i, 1)))).toEqual({ kind: 'success' });
+    }
+    await transport.close();
+    const logs = readdirSync(dir).filter((f) => f.startsWith('logs')).sort();
+    expect(logs).toHaveLength(3);
+    expect(logs).toContain('logs.jsonl');
+    const seqOf = (f: string) => Number(JSON.parse(readFileSync(join(dir, f), 'utf8')).resourceLogs[0].scopeLogs[0].logRecords[0].attributes.find((a: { key: string }) => a.key === 'seq').value.intValue);
+    // The current file holds the last write, the two rotated ones the two before it.
+    expect(logs.map(seqOf).sort((a, b) => a - b)).toEqual([7, 8, 9]);
+    expect(readdirSync(dir)).toEqual(expect.arrayContaining(['traces-2020-01-01T00-00-00-000Z.jsonl', 'notes.txt']));
   });
 });
 
