@@ -4,18 +4,24 @@
 import { spawn } from 'node:child_process';
 import { openSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 
 /** The build to measure: BENCH_CLI (a path to another build's cli.js), else this checkout's. */
 export const CLI = process.env.BENCH_CLI ? resolve(process.env.BENCH_CLI) : new URL('../../dist/cli.js', import.meta.url).pathname;
+/** The V8 flags that build runs with (its node-flags.js; a build from before it had none). */
+const NODE_FLAGS = await import(join(dirname(CLI), 'node-flags.js')).then(
+  (m) => m.NODE_FLAGS,
+  () => [],
+);
 const CLOCK_TICKS = 100; // USER_HZ, the unit of utime and stime in /proc/<pid>/stat on Linux
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Starts the CLI in `dir` on `config` (merged over listeners on port 0 and state in `dir`), with
- * BENCH_CONFIG (JSON, merged per top-level key) and BENCH_NODE_ARGS from the environment.
+ * BENCH_CONFIG (JSON, merged per top-level key) and BENCH_NODE_ARGS from the environment, after
+ * the V8 flags the build's executable runs with.
  * `stop()` sends SIGTERM and waits for the exit (SIGKILL after `ms`).
  */
 export function startCli(dir, config) {
@@ -30,7 +36,7 @@ export function startCli(dir, config) {
   writeFileSync(join(dir, 'tracetail.yaml'), stringify(full));
   const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
   const out = process.env.BENCH_STDOUT ? openSync(process.env.BENCH_STDOUT, 'w') : 'ignore';
-  const child = spawn(process.execPath, [...nodeArgs, CLI, 'run', '--config', join(dir, 'tracetail.yaml')], { stdio: ['ignore', out, 'pipe'] });
+  const child = spawn(process.execPath, [...NODE_FLAGS, ...nodeArgs, CLI, 'run', '--config', join(dir, 'tracetail.yaml')], { stdio: ['ignore', out, 'pipe'] });
   const endpoints = {};
   const warnings = [];
   let partial = '';

@@ -37,6 +37,8 @@ process.on('SIGINT', () => void shutdown());
 process.on('SIGTERM', () => void shutdown());
 
 if (!existsSync(CLI)) fail(`${relative(process.cwd(), CLI)} is missing: run \`npm install\` (it builds tracetail) or \`npm run build\``);
+/** The V8 flags tracetail's executable runs with. */
+const { NODE_FLAGS } = await import(join(ROOT, 'dist/node-flags.js'));
 
 // The effective configuration, as tracetail itself reads it (defaults and OTEL_* variables applied).
 const checked = spawnSync(process.execPath, [CLI, 'check-config', '--config', values.config], { encoding: 'utf8' });
@@ -87,7 +89,7 @@ async function stop(child, graceMs) {
   return code;
 }
 
-tracetail = start([CLI, 'run', '--config', values.config]);
+tracetail = start([...NODE_FLAGS, CLI, 'run', '--config', values.config]);
 process.on('exit', () => {
   for (const child of children) child.kill('SIGKILL');
 });

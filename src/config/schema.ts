@@ -385,7 +385,11 @@ export const configSchema = z
           'duration',
           'How long a trace stays in the in-memory index after its last span or log; a log whose trace saw no span within it counts as unmatched.',
         ),
-        max_bytes: doc(size.refine((bytes) => bytes >= 65536, 'must be at least 64KiB').prefault('16MiB'), 'size', 'Memory cap of the trace index; past it the least recently active traces are evicted first.'),
+        max_bytes: doc(
+          size.refine((bytes) => bytes >= 65536, 'must be at least 64KiB').prefault('8MiB'),
+          'size',
+          'Memory of the trace index: a quarter for the traces (past it the least recently active leave first), three quarters for their spans and log records (the newest overwrite the oldest).',
+        ),
         inherit_resource: doc(
           z.boolean().default(true),
           'boolean',

@@ -23,7 +23,7 @@ import { Segments } from './segments.js';
  */
 const PAGE_CACHE_KIB = 2048;
 /** Payloads of entries not yet read by the sender kept in memory, all signals together. */
-const RECENT_BYTES = 8 << 20;
+export const RECENT_BYTES = 4 << 20;
 /** A segment file is closed for writing past this size (or an eighth of the queue bound, if less). */
 const SEGMENT_BYTES = 16 << 20;
 const MIN_SEGMENT_BYTES = 1 << 20;

@@ -14,7 +14,7 @@ describe('logs.trace_context and correlation keys', () => {
   it('have defaults', () => {
     const c = loadConfig({ env: {} });
     expect(c.logs.trace_context).toEqual({ trace_id_fields: [], span_id_fields: [], trace_flags_fields: [], patterns: [], scan_text: true });
-    expect(c.correlation).toEqual({ enabled: true, window: 300_000, max_bytes: 16 * 1024 * 1024, inherit_resource: true });
+    expect(c.correlation).toEqual({ enabled: true, window: 300_000, max_bytes: 8 * 1024 * 1024, inherit_resource: true });
   });
 
   it('accept field paths, patterns with a trace_id group, and units', () => {

@@ -2,7 +2,7 @@ import { readdirSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EnvironmentError, QueueFullError } from '../../../src/errors.js';
-import { Store } from '../../../src/storage/store.js';
+import { RECENT_BYTES, Store } from '../../../src/storage/store.js';
 import { tempDir } from '../../helpers/cli.js';
 
 const bytes = (n: number, fill = 1) => new Uint8Array(n).fill(fill);
@@ -100,10 +100,11 @@ describe('Store: payload segments', () => {
   it('takes the newest payloads from memory, and reads the others from their segment', () => {
     const dir = tempDir();
     const store = Store.open(dir, { maxQueueBytes: 64 << 20 });
-    const payloads = Array.from({ length: 6 }, (_, i) => Buffer.alloc(3 << 20, i));
+    const size = Math.floor(RECENT_BYTES / 2.5);
+    const payloads = Array.from({ length: 6 }, (_, i) => Buffer.alloc(size, i));
     for (const payload of payloads) store.enqueue([{ signal: 'logs', payload, items: 1 }]);
     const entries = store.peek('logs', 0, 100, 1 << 30);
-    // 8 MiB of them are held in memory: the same buffers; the rest come from the files.
+    // The first two fit in what is held in memory: the same buffers; the rest come from the files.
     expect(entries.map((e) => e.payload.buffer === payloads[entries.indexOf(e)].buffer)).toEqual([true, true, false, false, false, false]);
     expect(entries.map((e) => e.payload.equals(payloads[entries.indexOf(e)]))).toEqual([true, true, true, true, true, true]);
     store.close();
