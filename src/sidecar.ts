@@ -100,7 +100,7 @@ export class Sidecar {
       if (sender) this.senders.push(sender);
       (writers as Record<Signal, QueueWriter<Signal>>)[signal] = new QueueWriter(signal, store, {
         discard: !exporting,
-        compressLevel: config.export.otlp.compression_level,
+        compress: { level: config.export.otlp.compression_level, aboveBytes: config.storage.compress_above },
         onEnqueued: () => sender?.wake(),
         admit: () => memory.admit(),
         telemetry,

@@ -363,6 +363,11 @@ export const configSchema = z
       .object({
         directory: doc(z.string().min(1).default('/var/lib/tracetail'), 'path', 'Checkpoints and the on-disk export queue.'),
         max_queue_bytes: doc(size.prefault(268435456), 'size', 'Bound of the on-disk queue; past it tailing pauses and receivers answer 429/503.'),
+        compress_above: doc(
+          size.prefault('32MiB'),
+          'size',
+          'While the queue holds more than this (the backend slow or down), entries are stored gzip-compressed (at export.otlp.compression_level): an outage fills the queue several times more slowly. 0: always.',
+        ),
       })
       .strict()
       .prefault({}),

@@ -32,16 +32,15 @@ export interface QueueWriterOptions {
   limits?: SplitLimits;
   /** Keep nothing but the checkpoints (`export.enabled: false`: a metrics-only sidecar). */
   discard?: boolean;
-  /** gzip level of the entries written while the queue backs up (COMPRESS_ABOVE_BYTES); none: never. */
-  compressLevel?: number;
+  /**
+   * While the queue holds more than `aboveBytes` (the backend is slow or down), entries are written
+   * gzip-compressed at `level` (`storage.compress_above`): an outage then fills it several times
+   * more slowly. Below it they are written as they are, to be sent soon and compressed once,
+   * together, on their way out (a compressed entry costs a decompression more when it leaves with
+   * others): a burst that the export catches up with stays below it.
+   */
+  compress?: { level: number; aboveBytes: number };
 }
-
-/**
- * While the queue holds more than this (the backend is slow or down), entries are written
- * gzip-compressed: an outage then fills it several times more slowly. Below it they are written
- * as they are, to be sent soon and compressed once, together, on their way out.
- */
-const COMPRESS_ABOVE_BYTES = 4 << 20;
 const gzip = promisify(gzipCallback);
 
 const NO_LIMITS: SplitLimits = { maxItems: Infinity, maxBytes: Infinity };
@@ -95,12 +94,12 @@ export class QueueWriter<S extends Signal> implements Consumer<BatchOf[S]> {
         if (checkpoints.length > 0) this.store.saveCheckpoints(checkpoints);
         return;
       }
-      const level = this.options.compressLevel;
+      const compress = this.options.compress;
       const entries: NewQueueEntry[] = parts.map(({ payload, items }) => ({ signal: this.signal, payload, items }));
-      if (level !== undefined && this.store.queuedBytes > COMPRESS_ABOVE_BYTES) {
+      if (compress && this.store.queuedBytes >= compress.aboveBytes) {
         for (const e of entries) {
           e.requestBytes = e.payload.byteLength;
-          e.payload = await gzip(e.payload, { level });
+          e.payload = await gzip(e.payload, { level: compress.level });
         }
       }
       this.store.enqueue(entries, checkpoints);

@@ -147,20 +147,21 @@ export class LogMetrics extends GuardedObserver<LogBatch> implements Observer<Lo
 }
 
 /**
- * Records per file and severity within one batch. The file receiver gives the records of one file
- * the same `log.file.path` attribute object: a run of records of one file reads its path once.
+ * Records per file and severity within one batch: the file is the record's `logFile` (records read
+ * by the file receiver; those of one file share the object), else its `log.file.path` attribute. A
+ * run of records of one file looks its path up once.
  */
 class FileCounts {
   readonly paths = new Map<string, Map<Severity, number>>();
-  private lastAttribute: KeyValue | undefined;
+  private last: NonNullable<LogRecord['logFile']> | KeyValue | undefined;
   private lastCounts: Map<Severity, number> | undefined;
 
   count(record: LogRecord, severity: Severity): void {
-    const attribute = pathAttribute(record.attributes);
-    if (attribute === undefined) return;
-    if (attribute !== this.lastAttribute) {
-      this.lastAttribute = attribute;
-      const path = anyValueToString(attribute.value);
+    const file = record.logFile ?? pathAttribute(record.attributes);
+    if (file === undefined) return;
+    if (file !== this.last) {
+      this.last = file;
+      const path = 'path' in file ? file.path : anyValueToString(file.value);
       let counts = this.paths.get(path);
       if (!counts) this.paths.set(path, (counts = new Map()));
       this.lastCounts = counts;

@@ -106,6 +106,11 @@ export interface LogRecord {
   traceId?: Uint8Array | null;
   spanId?: Uint8Array | null;
   eventName?: string;
+  /**
+   * The file a record was read from, as its `log.file.path` and `log.file.name` attributes say
+   * (records of one file share the object); not a field of the protocol: never encoded.
+   */
+  logFile?: { readonly path: string; readonly name: string };
 }
 
 export interface ScopeLogs {

@@ -91,6 +91,8 @@ export class FileReceiver extends BaseComponent implements Receiver {
   private readonly metrics: FileMetrics;
   private readonly discovery: FileDiscovery;
   private readonly parse: (text: string) => ParsedLine;
+  /** Whether anything reads a record's attributes: the export, the trace index, metric rules. */
+  private readonly withAttributes: boolean;
   private readonly enricher: TraceContextEnricher;
   private readonly resource: LogBatch['resourceLogs'][number]['resource'];
   /** Open files by device:inode, and the paths that name them. */
@@ -137,6 +139,7 @@ export class FileReceiver extends BaseComponent implements Receiver {
     this.metrics = new FileMetrics(ctx.telemetry);
     this.enricher = traceContextEnricher(config, ctx.telemetry);
     this.parse = createLineParser(config.logs, (key) => this.enricher.isContextKey(key));
+    this.withAttributes = config.export.enabled || config.correlation.enabled || config.metrics.rules.length > 0;
     const batch = batchOptions(config, 'logs');
     this.batchRecords = Math.min(BATCH_RECORDS, batch.maxItems);
     this.batchBytes = Math.min(BATCH_BYTES, batch.maxBytes / 2);
@@ -310,7 +313,7 @@ export class FileReceiver extends BaseComponent implements Receiver {
       const line = this.parse(r.text);
       if (line.parseError) parseErrors++;
       this.enricher.enrich(line);
-      out.push(toLogRecord(line, r, file, observed));
+      out.push(toLogRecord(line, r, file, observed, this.withAttributes));
       bytes += r.text.length;
     }
     if (parseErrors > 0) this.metrics.parseErrors.inc(parseErrors);

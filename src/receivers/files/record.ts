@@ -60,6 +60,7 @@ class FileLogRecord implements LogRecord {
     public flags: number,
     public traceId: Uint8Array | null,
     public spanId: Uint8Array | null,
+    readonly logFile: LogFile,
   ) {}
 
   get attributes(): KeyValue[] {
@@ -73,10 +74,14 @@ class FileLogRecord implements LogRecord {
   }
 }
 
-export function toLogRecord(line: ParsedLine, raw: RawRecord, file: LogFile, observedUnixNano: bigint): LogRecord {
+/**
+ * `withAttributes` false: a record without attributes, for a sidecar where nothing reads them (it
+ * neither exports nor keeps records, and no metric rule looks at them).
+ */
+export function toLogRecord(line: ParsedLine, raw: RawRecord, file: LogFile, observedUnixNano: bigint, withAttributes = true): LogRecord {
   const fileBytes = fileAttributesOf(file); // before beginAttributes(): it may write them
   beginAttributes();
-  const fields = line.fields;
+  const fields = withAttributes ? line.fields : null;
   if (fields !== null) {
     const taken = line.taken;
     const nTaken = taken.length;
@@ -93,8 +98,10 @@ export function toLogRecord(line: ParsedLine, raw: RawRecord, file: LogFile, obs
       writeAttribute(key, value);
     }
   }
-  writeEncoded(fileBytes);
-  if (raw.truncated) writeEncoded(TRUNCATED);
+  if (withAttributes) {
+    writeEncoded(fileBytes);
+    if (raw.truncated) writeEncoded(TRUNCATED);
+  }
   if (observedUnixNano !== lastObserved) {
     lastObserved = observedUnixNano;
     lastObservedLong = longOfNanos(observedUnixNano);
@@ -110,6 +117,7 @@ export function toLogRecord(line: ParsedLine, raw: RawRecord, file: LogFile, obs
     line.traceFlags === undefined ? 0 : line.traceFlags & 0xff,
     line.traceId ?? null,
     line.spanId ?? null,
+    file,
   );
 }
 

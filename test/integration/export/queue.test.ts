@@ -91,11 +91,11 @@ describe('backpressure', () => {
 });
 
 describe('compression while the queue backs up', () => {
-  it.each(['http/protobuf', 'http/json'])('past 4 MiB queued, entries are kept gzip-compressed, and all arrive once the backend is back (%s)', async (protocol) => {
+  it.each(['http/protobuf', 'http/json'])('past storage.compress_above queued, entries are kept gzip-compressed, and all arrive once the backend is back (%s)', async (protocol) => {
     const collector = (started.collector = await TestCollector.start({ down: true }));
-    const r = await start(tempDir(), collector.url, { export: { otlp: { protocol } } });
+    const r = await start(tempDir(), collector.url, { export: { otlp: { protocol } }, storage: { compress_above: '2MiB' } });
     let sent = 0;
-    while (r.sidecar.queueStats('logs').bytes <= 4 << 20) {
+    while (r.sidecar.queueStats('logs').bytes < 2 << 20) {
       await r.consumers.logs.consume(logBatch(sent, 2000));
       sent += 2000;
     }

@@ -113,3 +113,18 @@ describe('toLogRecord', () => {
   });
 });
 
+
+describe('toLogRecord without attributes', () => {
+  it('leaves the attributes out (nothing reads them) and keeps what the log metrics read', () => {
+    const line = createLineParser({ format: 'json', regex: null })('{"level":"error","msg":"m","user":"u-1","trace_id":"4bf92f3577b34da6a3ce929d0e0e4736"}');
+    const file = { path: '/var/log/app/app.log', name: 'app.log' };
+    const raw = { text: '', end: 1, truncated: true };
+    const lean = toLogRecord(line, raw, file, 1n, false);
+    expect(lean.attributes).toEqual([]);
+    expect(lean.logFile).toBe(file);
+    expect(lean.severityNumber).toBe(17);
+    const full = toLogRecord(line, raw, file, 1n);
+    expect(full.attributes!.map((kv) => kv.key)).toEqual(['user', 'trace_id', 'log.file.path', 'log.file.name', TRUNCATED_ATTRIBUTE]);
+    expect(full.logFile).toBe(file);
+  });
+});
