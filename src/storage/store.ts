@@ -74,25 +74,31 @@ export interface StoreOptions {
   retryAfterMs?: number;
 }
 
+interface QueueStatements {
+  insert: Database.Statement<[number, number, number, number, number | null, number, number]>;
+  peek: Database.Statement<[number, number]>;
+  ack: Database.Statement<[number]>;
+  oldest: Database.Statement<[]>;
+  oldestAfter: Database.Statement<[number]>;
+}
+
 export class Store {
   private readonly db: Database.Database;
   private readonly stmt: {
-    insert: Database.Statement<[string, number, number, number, number | null, number, number]>;
     upsertCheckpoint: Database.Statement<[string, string, number]>;
     deleteCheckpoint: Database.Statement<[string]>;
-    peek: Database.Statement<[string, number, number]>;
-    ack: Database.Statement<[string, number]>;
-    oldest: Database.Statement<[string]>;
-    oldestAfter: Database.Statement<[string, number]>;
     getCheckpoint: Database.Statement<[string]>;
     allCheckpoints: Database.Statement<[]>;
   };
+  /** Each signal's queue is a table of its own (no index to keep beside it), ids given here. */
+  private readonly queue = {} as Record<Signal, QueueStatements>;
+  private readonly nextId = {} as Record<Signal, number>;
   private readonly stats = new Map<Signal, QueueStats>();
   private totalBytes = 0;
   private closed = false;
   private readonly segments = {} as Record<Signal, Segments>;
-  /** Payloads of the newest entries, by id (see RECENT_BYTES). */
-  private readonly recent = new Map<number, Uint8Array>();
+  /** Payloads of the newest entries, by signal and id (see RECENT_BYTES). */
+  private readonly recent = new Map<string, Uint8Array>();
   private recentBytes = 0;
 
   private constructor(
@@ -106,28 +112,31 @@ export class Store {
       this.db.pragma(`cache_size = -${PAGE_CACHE_KIB}`);
       // One tracetail per storage directory: a second one would replay the same queue.
       this.db.pragma('locking_mode = EXCLUSIVE');
+      // Take the write lock now (kept: exclusive locking mode) before touching the segment files.
+      this.db.exec('BEGIN IMMEDIATE; COMMIT;');
       this.db.exec(`
         CREATE TABLE IF NOT EXISTS checkpoints (
           key TEXT PRIMARY KEY,
           data TEXT NOT NULL,
           updated_at INTEGER NOT NULL
         );
-        CREATE TABLE IF NOT EXISTS queue (
-          id INTEGER PRIMARY KEY AUTOINCREMENT,
-          signal TEXT NOT NULL,
-          created_at INTEGER NOT NULL,
-          items INTEGER NOT NULL,
-          bytes INTEGER NOT NULL,
-          payload BLOB NOT NULL
-        );
-        CREATE INDEX IF NOT EXISTS queue_by_signal ON queue(signal, id);
       `);
-      // Entries of a queue written before payloads went to segments keep theirs in `payload`.
-      const columns = (this.db.pragma('table_info(queue)') as { name: string }[]).map((c) => c.name);
-      if (!columns.includes('segment')) this.db.exec('ALTER TABLE queue ADD COLUMN segment INTEGER; ALTER TABLE queue ADD COLUMN seg_offset INTEGER;');
-      if (!columns.includes('request_bytes')) this.db.exec('ALTER TABLE queue ADD COLUMN request_bytes INTEGER;');
-      // Take the write lock now (kept: exclusive locking mode) before touching the segment files.
-      this.db.exec('BEGIN IMMEDIATE; COMMIT;');
+      // An entry's payload is in its segment; `payload` holds those of a queue written before segments.
+      for (const signal of SIGNALS) {
+        this.db.exec(`
+          CREATE TABLE IF NOT EXISTS queue_${signal} (
+            id INTEGER PRIMARY KEY,
+            created_at INTEGER NOT NULL,
+            items INTEGER NOT NULL,
+            bytes INTEGER NOT NULL,
+            request_bytes INTEGER,
+            segment INTEGER,
+            seg_offset INTEGER,
+            payload BLOB
+          );
+        `);
+      }
+      this.migrateSharedQueue();
     } catch (err) {
       const busy = (err as { code?: string }).code === 'SQLITE_BUSY';
       throw new EnvironmentError(
@@ -138,37 +147,60 @@ export class Store {
       );
     }
     this.stmt = {
-      insert: this.db.prepare("INSERT INTO queue (signal, created_at, items, bytes, request_bytes, payload, segment, seg_offset) VALUES (?, ?, ?, ?, ?, x'', ?, ?)"),
       upsertCheckpoint: this.db.prepare(
         'INSERT INTO checkpoints (key, data, updated_at) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at',
       ),
       deleteCheckpoint: this.db.prepare('DELETE FROM checkpoints WHERE key = ?'),
-      peek: this.db.prepare(
-        'SELECT id, signal, created_at AS createdAt, items, bytes, COALESCE(request_bytes, bytes) AS requestBytes, payload, segment, seg_offset AS segOffset FROM queue WHERE signal = ? AND id > ? ORDER BY id LIMIT ?',
-      ),
-      ack: this.db.prepare('DELETE FROM queue WHERE signal = ? AND id = ? RETURNING segment'),
-      oldest: this.db.prepare('SELECT created_at AS oldest FROM queue WHERE signal = ? ORDER BY id LIMIT 1'),
-      oldestAfter: this.db.prepare('SELECT created_at AS oldest FROM queue WHERE signal = ? AND id > ? ORDER BY id LIMIT 1'),
       getCheckpoint: this.db.prepare('SELECT data FROM checkpoints WHERE key = ?'),
       allCheckpoints: this.db.prepare('SELECT key, data FROM checkpoints'),
     };
-    const rows = this.db
-      .prepare('SELECT signal, COUNT(*) AS entries, SUM(items) AS items, SUM(bytes) AS bytes, MIN(created_at) AS oldest FROM queue GROUP BY signal')
-      .all() as { signal: Signal; entries: number; items: number; bytes: number; oldest: number }[];
-    for (const r of rows) {
-      this.stats.set(r.signal, { entries: r.entries, items: r.items, bytes: r.bytes, oldestCreatedAt: r.oldest });
-      this.totalBytes += r.bytes;
-    }
-    const live = this.db.prepare('SELECT signal, segment, COUNT(*) AS entries FROM queue WHERE segment IS NOT NULL GROUP BY signal, segment').all() as {
-      signal: Signal;
-      segment: number;
-      entries: number;
-    }[];
     const segmentBytes = Math.max(MIN_SEGMENT_BYTES, Math.min(SEGMENT_BYTES, Math.floor(options.maxQueueBytes / 8)));
     for (const signal of SIGNALS) {
-      const counts = new Map(live.filter((r) => r.signal === signal).map((r) => [r.segment, r.entries]));
-      this.segments[signal] = new Segments(join(dirname(path), 'queue'), signal, segmentBytes, counts);
+      const table = `queue_${signal}`;
+      this.queue[signal] = {
+        insert: this.db.prepare(`INSERT INTO ${table} (id, created_at, items, bytes, request_bytes, segment, seg_offset) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+        peek: this.db.prepare(
+          `SELECT id, created_at AS createdAt, items, bytes, COALESCE(request_bytes, bytes) AS requestBytes, payload, segment, seg_offset AS segOffset FROM ${table} WHERE id > ? ORDER BY id LIMIT ?`,
+        ),
+        ack: this.db.prepare(`DELETE FROM ${table} WHERE id = ? RETURNING segment`),
+        oldest: this.db.prepare(`SELECT created_at AS oldest FROM ${table} ORDER BY id LIMIT 1`),
+        oldestAfter: this.db.prepare(`SELECT created_at AS oldest FROM ${table} WHERE id > ? ORDER BY id LIMIT 1`),
+      };
+      const r = this.db.prepare(`SELECT COUNT(*) AS entries, SUM(items) AS items, SUM(bytes) AS bytes, MIN(created_at) AS oldest, MAX(id) AS last FROM ${table}`).get() as {
+        entries: number;
+        items: number | null;
+        bytes: number | null;
+        oldest: number | null;
+        last: number | null;
+      };
+      this.nextId[signal] = (r.last ?? 0) + 1;
+      if (r.entries > 0) {
+        this.stats.set(signal, { entries: r.entries, items: r.items!, bytes: r.bytes!, oldestCreatedAt: r.oldest });
+        this.totalBytes += r.bytes!;
+      }
+      const live = this.db.prepare(`SELECT segment, COUNT(*) AS entries FROM ${table} WHERE segment IS NOT NULL GROUP BY segment`).all() as { segment: number; entries: number }[];
+      this.segments[signal] = new Segments(join(dirname(path), 'queue'), signal, segmentBytes, new Map(live.map((l) => [l.segment, l.entries])));
     }
+  }
+
+  /** A queue of an earlier version, all signals in one table: its entries move to their signal's table, in order. */
+  private migrateSharedQueue(): void {
+    const exists = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'queue'").get();
+    if (!exists) return;
+    const columns = (this.db.pragma('table_info(queue)') as { name: string }[]).map((c) => c.name);
+    const col = (name: string) => (columns.includes(name) ? name : 'NULL');
+    this.db.transaction(() => {
+      for (const signal of SIGNALS) {
+        this.db
+          .prepare(
+            `INSERT INTO queue_${signal} (id, created_at, items, bytes, request_bytes, segment, seg_offset, payload)
+             SELECT id, created_at, items, bytes, ${col('request_bytes')}, ${col('segment')}, ${col('seg_offset')}, CASE WHEN length(payload) > 0 THEN payload END
+             FROM queue WHERE signal = ? ORDER BY id`,
+          )
+          .run(signal);
+      }
+      this.db.exec('DROP TABLE queue');
+    })();
   }
 
   static open(directory: string, options: StoreOptions): Store {
@@ -219,7 +251,9 @@ export class Store {
         for (let i = 0; i < entries.length; i++) {
           const e = entries[i];
           const { segment, offset } = places[i];
-          ids.push(Number(this.stmt.insert.run(e.signal, now, e.items, e.payload.byteLength, e.requestBytes ?? null, segment, offset).lastInsertRowid));
+          const id = this.nextId[e.signal]++; // a failed transaction leaves a gap, which nothing minds
+          this.queue[e.signal].insert.run(id, now, e.items, e.payload.byteLength, e.requestBytes ?? null, segment, offset);
+          ids.push(id);
         }
         for (const c of checkpoints) this.stmt.upsertCheckpoint.run(c.key, JSON.stringify(c.data), now);
       })();
@@ -240,7 +274,7 @@ export class Store {
       s.oldestCreatedAt ??= now;
       this.totalBytes += entry.payload.byteLength;
       if (this.recentBytes + entry.payload.byteLength <= RECENT_BYTES) {
-        this.recent.set(ids[i], entry.payload);
+        this.recent.set(recentKey(entry.signal, ids[i]), entry.payload);
         this.recentBytes += entry.payload.byteLength;
       }
     }
@@ -256,11 +290,12 @@ export class Store {
     const out: QueueEntry[] = [];
     let items = 0;
     let bytes = 0;
-    for (const r of this.stmt.peek.iterate(signal, afterId, maxEntries) as IterableIterator<QueueEntry & { segment: number | null; segOffset: number | null }>) {
+    for (const r of this.queue[signal].peek.iterate(afterId, maxEntries) as IterableIterator<Omit<QueueEntry, 'signal'> & { segment: number | null; segOffset: number | null }>) {
       if (out.length > 0 && (items + r.items > maxItems || bytes + r.requestBytes > maxBytes)) break;
-      const { segment, segOffset, ...entry } = r;
+      const { segment, segOffset, ...rest } = r;
+      const entry: QueueEntry = { signal, ...rest };
       if (segment !== null) {
-        const kept = this.takeRecent(r.id);
+        const kept = this.takeRecent(signal, r.id);
         const payload = kept ? Buffer.from(kept.buffer, kept.byteOffset, kept.byteLength) : this.segments[signal].read(segment, segOffset!, r.bytes);
         if (payload) entry.payload = payload;
         else entry.damaged = true;
@@ -275,7 +310,7 @@ export class Store {
   /** ms since epoch of the oldest entry of `signal` after id `afterId`, or null when there is none. */
   oldestAfter(signal: Signal, afterId: number): number | null {
     this.assertOpen();
-    const row = this.stmt.oldestAfter.get(signal, afterId) as { oldest: number } | undefined;
+    const row = this.queue[signal].oldestAfter.get(afterId) as { oldest: number } | undefined;
     return row?.oldest ?? null;
   }
 
@@ -286,14 +321,14 @@ export class Store {
     const segments: number[] = [];
     this.db.transaction(() => {
       for (const e of entries) {
-        const row = this.stmt.ack.get(signal, e.id) as { segment: number | null } | undefined;
+        const row = this.queue[signal].ack.get(e.id) as { segment: number | null } | undefined;
         if (row && row.segment !== null) segments.push(row.segment);
       }
     })();
     for (const segment of segments) this.segments[signal].release(segment);
     const s = this.statsFor(signal);
     for (const e of entries) {
-      this.takeRecent(e.id);
+      this.takeRecent(signal, e.id);
       s.entries--;
       s.items -= e.items;
       s.bytes -= e.bytes;
@@ -302,7 +337,7 @@ export class Store {
     if (s.entries <= 0) {
       this.stats.set(signal, { entries: 0, items: 0, bytes: 0, oldestCreatedAt: null });
     } else {
-      const row = this.stmt.oldest.get(signal) as { oldest: number } | undefined;
+      const row = this.queue[signal].oldest.get() as { oldest: number } | undefined;
       s.oldestCreatedAt = row?.oldest ?? null;
     }
   }
@@ -336,10 +371,11 @@ export class Store {
     this.recent.clear();
   }
 
-  private takeRecent(id: number): Uint8Array | undefined {
-    const payload = this.recent.get(id);
+  private takeRecent(signal: Signal, id: number): Uint8Array | undefined {
+    const key = recentKey(signal, id);
+    const payload = this.recent.get(key);
     if (payload) {
-      this.recent.delete(id);
+      this.recent.delete(key);
       this.recentBytes -= payload.byteLength;
     }
     return payload;
@@ -357,4 +393,8 @@ export class Store {
   private assertOpen(): void {
     if (this.closed) throw new EnvironmentError('the store is closed');
   }
+}
+
+function recentKey(signal: Signal, id: number): string {
+  return `${signal}:${id}`;
 }

@@ -126,3 +126,44 @@ describe('Store: payload segments', () => {
     again.close();
   });
 });
+
+describe('Store: a queue written by an earlier version', () => {
+  it('takes over the entries of the shared queue table (payloads in the rows), in order, per signal', async () => {
+    const { default: Database } = await import('better-sqlite3');
+    const dir = tempDir();
+    const db = new Database(join(dir, 'tracetail.db'));
+    db.pragma('journal_mode = WAL');
+    // The schema of the release before segment files.
+    db.exec(`
+      CREATE TABLE checkpoints (key TEXT PRIMARY KEY, data TEXT NOT NULL, updated_at INTEGER NOT NULL);
+      CREATE TABLE queue (id INTEGER PRIMARY KEY AUTOINCREMENT, signal TEXT NOT NULL, created_at INTEGER NOT NULL, items INTEGER NOT NULL, bytes INTEGER NOT NULL, payload BLOB NOT NULL);
+      CREATE INDEX queue_by_signal ON queue(signal, id);
+    `);
+    const insert = db.prepare('INSERT INTO queue (signal, created_at, items, bytes, payload) VALUES (?, ?, ?, ?, ?)');
+    for (let i = 1; i <= 6; i++) insert.run(i % 2 ? 'logs' : 'traces', 1000 + i, i, 10, Buffer.from(bytes(10, i)));
+    db.prepare('INSERT INTO checkpoints (key, data, updated_at) VALUES (?, ?, ?)').run('file-a', JSON.stringify({ offset: 7 }), 1);
+    db.close();
+
+    const store = Store.open(dir, { maxQueueBytes: 1 << 20 });
+    expect(store.getCheckpoint('file-a')).toEqual({ offset: 7 });
+    expect(store.queueStats('logs')).toEqual({ entries: 3, items: 9, bytes: 30, oldestCreatedAt: 1001 });
+    const logs = store.peek('logs', 0, 100, 1 << 20);
+    expect(logs.map((e) => [e.items, e.payload[0]])).toEqual([
+      [1, 1],
+      [3, 3],
+      [5, 5],
+    ]);
+    expect(store.peek('traces', 0, 100, 1 << 20).map((e) => e.payload[0])).toEqual([2, 4, 6]);
+    // New entries go after them, and everything acknowledged is gone.
+    store.enqueue([{ signal: 'logs', payload: bytes(10, 7), items: 7 }]);
+    const all = store.peek('logs', 0, 100, 1 << 20);
+    expect(all.map((e) => e.payload[0])).toEqual([1, 3, 5, 7]);
+    store.ack('logs', all);
+    expect(store.queueStats('logs').entries).toBe(0);
+    store.close();
+    const again = Store.open(dir, { maxQueueBytes: 1 << 20 });
+    expect(again.queueStats('logs').entries).toBe(0);
+    expect(again.queueStats('traces').entries).toBe(3);
+    again.close();
+  });
+});
