@@ -4,7 +4,7 @@
  */
 import { AdminServer } from './admin/admin-server.js';
 import { loadConfig, type Config } from './config/load.js';
-import { SIGNALS } from './config/otel-env.js';
+import { SIGNALS } from './otlp/signals.js';
 import { redactUrl } from './config/print.js';
 import { ConfigError } from './errors.js';
 import { fileExportDirectory } from './exporters/index.js';

@@ -3,9 +3,10 @@
  * receivers. Starts exporters first and stops receivers first, so every stage drains into a
  * running one; whatever is not yet sent when the deadline comes stays in the on-disk queue.
  */
+import { DebugServer } from './admin/debug-server.js';
 import type { Component } from './component.js';
 import type { Config } from './config/load.js';
-import { SIGNALS, type Signal } from './config/otel-env.js';
+import { SIGNALS, type Signal } from './otlp/signals.js';
 import { formatDuration } from './config/units.js';
 import { batchOptions, buildTransports, retryOptions } from './exporters/index.js';
 import { MemoryGuard } from './exporters/memory-guard.js';
@@ -121,6 +122,13 @@ export class Sidecar {
     this.graphConsumers = consumers;
     this.receivers = buildReceivers({ config, log, telemetry, store, consumers, admit: () => memory.admit() });
     this.components = stages.components;
+    const { debug, limits } = config;
+    // Before the index in the list: it stops before the index it reads is cleared.
+    if (debug.endpoint && stages.index) {
+      this.components.unshift(
+        new DebugServer({ endpoint: debug.endpoint, token: debug.token, maxConnections: limits.max_connections, index: stages.index, log: log.child({ component: 'debug' }) }),
+      );
+    }
 
     // Exporters first, receivers last.
     for (const s of this.senders) await s.start();

@@ -6,7 +6,7 @@
 import { jsonAttributes } from '../otlp/values.js';
 import { compactAttributesJson } from '../processors/correlation/compact-attributes.js';
 import { nanosToMs, nanosToString, type ResourceInfo } from '../processors/correlation/summaries.js';
-import { SEVERITIES, severityOf } from '../metrics/log-metrics.js';
+import { SEVERITIES, severityOf } from '../otlp/severity.js';
 import { durationMs, errorLogs, isError, rootSpan, services, type TraceEntry, type TraceQuery } from '../processors/correlation/trace-index.js';
 import { parseDuration } from '../config/units.js';
 

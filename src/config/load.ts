@@ -8,7 +8,8 @@ import type { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import { didYouMean } from './did-you-mean.js';
 import { expandEnv } from './expand.js';
-import { resolveExportTargets, resolveResource, type AttributeValue, type EnvProblem, type ExportTarget, type Signal } from './otel-env.js';
+import type { Signal } from '../otlp/signals.js';
+import { resolveExportTargets, resolveResource, type AttributeValue, type EnvProblem, type ExportTarget } from './otel-env.js';
 import { configSchema, type FileConfig } from './schema.js';
 import { objectShape, schemaAt } from './schema-walk.js';
 

@@ -6,8 +6,7 @@
  */
 import { isHttpUrl, type FileConfig } from './schema.js';
 
-export type Signal = 'traces' | 'logs' | 'metrics';
-export const SIGNALS: readonly Signal[] = ['traces', 'logs', 'metrics'];
+import { SIGNALS, type Signal } from '../otlp/signals.js';
 
 export type AttributeValue = string | number | boolean;
 

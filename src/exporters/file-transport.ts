@@ -8,7 +8,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Signal } from '../config/otel-env.js';
+import type { Signal } from '../otlp/signals.js';
 import { decodeRequest, toJsonObject } from '../otlp/codec.js';
 import { joined, type Payload, type SendResult, type Transport } from './transport.js';
 

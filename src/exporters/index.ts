@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { Config } from '../config/load.js';
-import { SIGNALS, type Signal } from '../config/otel-env.js';
+import { SIGNALS, type Signal } from '../otlp/signals.js';
 import { FileTransport } from './file-transport.js';
 import { OtlpHttpTransport } from './otlp-http-transport.js';
 import type { BatchOptions } from './queue-sender.js';

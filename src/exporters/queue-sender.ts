@@ -14,7 +14,7 @@
  *   repeats at most what was in flight.
  */
 import { BaseComponent } from '../component.js';
-import type { Signal } from '../config/otel-env.js';
+import type { Signal } from '../otlp/signals.js';
 import { RateLimitedLog, type Logger } from '../logger.js';
 import type { Telemetry } from '../metrics/telemetry.js';
 import type { QueueEntry, Store } from '../storage/store.js';

@@ -11,7 +11,7 @@
 import { promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
 import type { Consumer } from '../component.js';
-import type { Signal } from '../config/otel-env.js';
+import type { Signal } from '../otlp/signals.js';
 import { isBackpressure, StoppedError, type BackpressureError } from '../errors.js';
 import type { Telemetry } from '../metrics/telemetry.js';
 import type { BatchOf, LogBatch, MetricBatch, TraceBatch } from '../pipeline/batches.js';

@@ -1,6 +1,6 @@
 import { promisify } from 'node:util';
 import { gunzip as gunzipCallback } from 'node:zlib';
-import type { Signal } from '../config/otel-env.js';
+import type { Signal } from '../otlp/signals.js';
 import type { PartialSuccess } from '../otlp/types.js';
 
 /** The outcome of one export attempt: results, not exceptions, on the export path. */

@@ -10,6 +10,7 @@ import type { KeyValue, LogRecord } from '../otlp/types.js';
 import { anyValueToString, findAttribute } from '../otlp/values.js';
 import type { LogBatch } from '../pipeline/batches.js';
 import type { Observer } from '../pipeline/pipeline.js';
+import { hasTraceContext, SEVERITIES, severityOf, type Severity } from '../otlp/severity.js';
 import { GuardedObserver } from './component-metrics.js';
 import { acquireFamily } from './families.js';
 import { KEY_SEP, type SeriesFamily } from './series-family.js';
@@ -20,50 +21,6 @@ const LOG_FILE_RECORDS_METRIC = 'tracetail_log_file_records_total';
 /** The transport of batches the file receiver builds. */
 const FILE_TRANSPORT = 'file';
 const FILE_PATH_ATTRIBUTE = 'log.file.path';
-export const SEVERITIES = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'unspecified'] as const;
-export type Severity = (typeof SEVERITIES)[number];
-
-const SEVERITY_TEXT: Record<string, Severity> = {
-  trace: 'trace',
-  finest: 'trace',
-  finer: 'trace',
-  debug: 'debug',
-  fine: 'debug',
-  verbose: 'debug',
-  info: 'info',
-  information: 'info',
-  informational: 'info',
-  notice: 'info',
-  config: 'info',
-  warn: 'warn',
-  warning: 'warn',
-  error: 'error',
-  err: 'error',
-  severe: 'error',
-  fatal: 'fatal',
-  critical: 'fatal',
-  crit: 'fatal',
-  alert: 'fatal',
-  emerg: 'fatal',
-  emergency: 'fatal',
-  panic: 'fatal',
-};
-
-/** The record's severity as a bounded label value: SeverityNumber ranges first, then the text. */
-export function severityOf(record: Pick<LogRecord, 'severityNumber' | 'severityText'>): Severity {
-  const n = record.severityNumber ?? 0;
-  if (n >= 1 && n <= 24) return SEVERITIES[Math.floor((n - 1) / 4)];
-  const text = record.severityText;
-  return (text && SEVERITY_TEXT[text.toLowerCase()]) || 'unspecified';
-}
-
-export function hasTraceContext(record: Pick<LogRecord, 'traceId'>): boolean {
-  const id = record.traceId;
-  if (!id || id.byteLength !== 16) return false;
-  for (let i = 0; i < 16; i++) if (id[i] !== 0) return true;
-  return false;
-}
-
 export interface LogMetricsOptions {
   maxSeries: number;
   idleTimeoutMs: number | null;

@@ -15,7 +15,7 @@ import type { LogBatch } from '../pipeline/batches.js';
 import type { Observer } from '../pipeline/pipeline.js';
 import { GuardedObserver } from './component-metrics.js';
 import { acquireFamily } from './families.js';
-import { hasTraceContext, severityOf } from './log-metrics.js';
+import { hasTraceContext, severityOf } from '../otlp/severity.js';
 import { DEFAULT_RULE_BUCKETS, VALUE_UNITS, type MetricRule } from './rule-schema.js';
 import { KEY_SEP, type SeriesFamily } from './series-family.js';
 import type { Telemetry } from './telemetry.js';

@@ -5,7 +5,7 @@
  * numbers on the way.
  */
 import protobuf from 'protobufjs';
-import type { Signal } from '../config/otel-env.js';
+import type { Signal } from './signals.js';
 import { DecodeError } from '../errors.js';
 import { FastReader } from './fast-reader.js';
 import { otlpRoot } from './proto-root.js';

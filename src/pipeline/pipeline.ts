@@ -1,4 +1,14 @@
 import type { Consumer } from '../component.js';
+import type { Config } from '../config/load.js';
+import type { Logger } from '../logger.js';
+import type { Telemetry } from '../metrics/telemetry.js';
+
+/** What a processor or observer is built from. */
+export interface ProcessorContext {
+  config: Config;
+  log: Logger;
+  telemetry: Telemetry;
+}
 
 /** A synchronous transform on the hot path (enrichment, extraction). Returns the batch to pass on. */
 export interface Processor<B> {
@@ -10,6 +20,12 @@ export interface Processor<B> {
 export interface Observer<B> {
   readonly name: string;
   observe(batch: B): void;
+}
+
+/** The processors and observers of one signal's pipeline. */
+export interface Stages<B> {
+  processors: Processor<B>[];
+  observers: Observer<B>[];
 }
 
 /** Gives a batch its encoding (`encoded` and `encodedItems`) when it came without one. */

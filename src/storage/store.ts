@@ -11,7 +11,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { SIGNALS, type Signal } from '../config/otel-env.js';
+import { SIGNALS, type Signal } from '../otlp/signals.js';
 import { EnvironmentError, QueueFullError } from '../errors.js';
 import { Segments } from './segments.js';
 

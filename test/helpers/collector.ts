@@ -20,7 +20,7 @@ import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { gunzipSync } from 'node:zlib';
-import type { Signal } from '../../src/config/otel-env.js';
+import type { Signal } from '../../src/otlp/signals.js';
 import { countItems, decodeRequest, encodeResponse, type RequestOf, type WireFormat } from '../../src/otlp/codec.js';
 import { encodeStatus } from '../../src/otlp/status.js';
 import type { LogRecord, Span } from '../../src/otlp/types.js';

@@ -8,7 +8,7 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Signal } from '../../src/config/otel-env.js';
+import type { Signal } from '../../src/otlp/signals.js';
 import type { RequestOf } from '../../src/otlp/codec.js';
 import type { AnyValue, KeyValue, LogRecord } from '../../src/otlp/types.js';
 import { deepMerge, ROOT, tempDir, testConfig, type CliProcess } from './cli.js';

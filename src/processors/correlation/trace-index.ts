@@ -22,7 +22,7 @@
  * A trace id whose high 64 bits are zero (a Datadog decimal id, or a 64-bit id) also matches the
  * trace whose low 64 bits are the same, so that `dd.trace_id` logs join OTel spans.
  */
-import { hasTraceContext, SEVERITIES, severityOf, type Severity } from '../../metrics/log-metrics.js';
+import { hasTraceContext, SEVERITIES, severityOf, type Severity } from '../../otlp/severity.js';
 import { decodeLogRecord, decodeSpan } from '../../otlp/request-decoder.js';
 import { encodeLogRecord, encodeSpan } from '../../otlp/request-encoder.js';
 import type { LogRecord, Span } from '../../otlp/types.js';

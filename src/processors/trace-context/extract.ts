@@ -22,19 +22,12 @@ import {
   traceIdValue,
   type IdResult,
   type InvalidIdReason,
+  type InvalidIdSink,
+  type TraceContext,
 } from './ids.js';
 
 /** The parsed fields of one record: what JSON.parse, the logfmt parser or a regex's named groups give. */
 export type Fields = { readonly [key: string]: unknown };
-
-export interface TraceContext {
-  /** 16 bytes. */
-  traceId: Uint8Array;
-  /** 8 bytes, when the record names its span. */
-  spanId: Uint8Array | undefined;
-  /** W3C trace flags (bit 0: sampled), when the record carries them. */
-  flags: number | undefined;
-}
 
 /** `logs.trace_context` in the configuration. */
 export interface TraceContextOptions {
@@ -55,9 +48,6 @@ export const DEFAULT_TRACE_CONTEXT_OPTIONS: TraceContextOptions = Object.freeze(
   patterns: [],
   scan_text: true,
 });
-
-/** Where refused ids are counted. Called rarely (only for a refused id), never per record. */
-export type InvalidIdSink = (reason: InvalidIdReason) => void;
 
 // ---- the roles a field can play ------------------------------------------------------------------
 

@@ -286,3 +286,15 @@ export function flagsValue(value: unknown): number | InvalidIdReason | undefined
       return undefined;
   }
 }
+
+export interface TraceContext {
+  /** 16 bytes. */
+  traceId: Uint8Array;
+  /** 8 bytes, when the record names its span. */
+  spanId: Uint8Array | undefined;
+  /** W3C trace flags (bit 0: sampled), when the record carries them. */
+  flags: number | undefined;
+}
+
+/** Where refused ids are counted. Called rarely (only for a refused id), never per record. */
+export type InvalidIdSink = (reason: InvalidIdReason) => void;

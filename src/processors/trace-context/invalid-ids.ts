@@ -5,7 +5,8 @@
  * reloaded pipeline keeps counting into the same series).
  */
 import type { Telemetry } from '../../metrics/telemetry.js';
-import { DEFAULT_TRACE_CONTEXT_OPTIONS, TraceContextExtractor, type InvalidIdSink, type TraceContextOptions } from './extract.js';
+import { DEFAULT_TRACE_CONTEXT_OPTIONS, TraceContextExtractor, type TraceContextOptions } from './extract.js';
+import type { InvalidIdSink } from './ids.js';
 import { INVALID_ID_REASONS, type InvalidIdReason } from './ids.js';
 
 const sinks = new WeakMap<Telemetry, InvalidIdSink>();

@@ -5,8 +5,8 @@
  * `[traceId-spanId]`) and AWS X-Ray ids (`Root=1-xxxxxxxx-xxxxxxxxxxxxxxxxxxxxxxxx`, or bare).
  * Every regex is compiled once; the hex forms are only tried on lines holding a 16-hex-digit run.
  */
-import type { InvalidIdSink, TraceContext } from './extract.js';
-import { hexId, hexSpanId, hexTraceId, isHexCode, xrayTraceId, type InvalidIdReason } from './ids.js';
+
+import { hexId, hexSpanId, hexTraceId, isHexCode, xrayTraceId, type InvalidIdReason, type InvalidIdSink, type TraceContext } from './ids.js';
 import { Role } from './roles.js';
 
 const DASH = 0x2d;

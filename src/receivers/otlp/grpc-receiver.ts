@@ -12,7 +12,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { createServer, type Server as NetServer, type Socket } from 'node:net';
-import { SIGNALS, type Signal } from '../../config/otel-env.js';
+import { SIGNALS, type Signal } from '../../otlp/signals.js';
 import type { ListenAddress } from '../../config/schema.js';
 import type { Logger } from '../../logger.js';
 import { encodeResponse, encodeStatus, grpcMethodPath } from '../../otlp/codec.js';

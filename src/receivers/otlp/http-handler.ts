@@ -14,7 +14,7 @@
  * usable and the client sees the answer instead of a reset.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Signal } from '../../config/otel-env.js';
+import type { Signal } from '../../otlp/signals.js';
 import { PayloadTooLargeError } from '../../errors.js';
 import { RpcCode, encodeResponse, encodeStatus, type RpcStatus, type WireFormat } from '../../otlp/codec.js';
 import { ClientGoneError, contentEncoding, readBody, type BodyLimits } from './body.js';

@@ -12,7 +12,7 @@
  * clients and carry the error's `retryAfterMs` (HTTP `Retry-After`, gRPC `RetryInfo`).
  */
 import type { GraphContext } from '../receiver.js';
-import type { Signal } from '../../config/otel-env.js';
+import type { Signal } from '../../otlp/signals.js';
 import { DecodeError, MemoryLimitError, PayloadTooLargeError, RequestTimeoutError, isBackpressure } from '../../errors.js';
 import { RateLimitedLog, type Logger } from '../../logger.js';
 import { RpcCode, countItems, countMetricDataPoints, decodeRequest, encodeRequest, type WireFormat } from '../../otlp/codec.js';

@@ -4,7 +4,7 @@
  * asks for exist at 0 from start-up.
  */
 import type { Counter, Histogram } from 'prom-client';
-import { SIGNALS, type Signal } from '../../config/otel-env.js';
+import { SIGNALS, type Signal } from '../../otlp/signals.js';
 import type { Telemetry } from '../../metrics/telemetry.js';
 
 export type OtlpTransport = 'http' | 'unix' | 'grpc';

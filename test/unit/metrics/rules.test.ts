@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hasTraceContext, severityOf } from '../../../src/metrics/log-metrics.js';
+import { hasTraceContext, severityOf } from '../../../src/otlp/severity.js';
 import { compileField, fieldNumber, fieldText, RecordView } from '../../../src/metrics/rules.js';
 import type { LogRecord } from '../../../src/otlp/types.js';
 import { keyValue, toAnyValue } from '../../../src/otlp/values.js';

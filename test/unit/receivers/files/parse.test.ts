@@ -4,7 +4,7 @@ import type Long from 'long';
 import { nanosLong, parseTimestamp, parseTimestampText } from '../../../../src/receivers/files/timestamp.js';
 import { severityNumberOfLevel, severityNumberOfWord, severityOfValue, type Severity } from '../../../../src/receivers/files/severity.js';
 import { parseLogfmt } from '../../../../src/receivers/files/logfmt.js';
-import { severityOf } from '../../../../src/metrics/log-metrics.js';
+import { severityOf } from '../../../../src/otlp/severity.js';
 import { TraceContextEnricher } from '../../../../src/processors/trace-context/enricher.js';
 import { DEFAULT_TRACE_CONTEXT_OPTIONS, TraceContextExtractor, type TraceContextOptions } from '../../../../src/processors/trace-context/extract.js';
 import { toLogRecord } from '../../../../src/receivers/files/record.js';
