@@ -261,6 +261,16 @@ export const configSchema = z
         poll_interval: doc(duration.nullable().default(null), 'duration | null', 'Poll files at this interval instead of using inotify (NFS and friends).'),
         partial_line_timeout: doc(duration.prefault('5s'), 'duration', 'How long an unterminated last line waits for its newline.'),
         trace_context: traceContext.prefault({}),
+        sampling: z
+          .object({
+            enabled: doc(z.boolean().default(false), 'boolean', 'Trace-aware sampling of log records read from files: records with trace context wait for their trace\'s decision (see Log sampling).'),
+            ratio: doc(z.number().min(0).max(1).default(0.1), 'number 0..1', 'Share of the traces that are neither failed nor slow whose logs are kept, by the trace id as the W3C TraceIdRatioBased sampler of the OpenTelemetry JS SDK decides it.'),
+            slow_threshold: doc(duration.prefault('1s'), 'duration', 'A trace whose local root span lasts at least this long is slow: all its logs are kept.'),
+            decision_wait: doc(duration.prefault('10s'), 'duration', 'How long records wait for their trace\'s local root span; then the trace is decided on what is known (an error span seen, else the ratio).'),
+            max_held_bytes: doc(size.prefault('32MiB'), 'size', 'Most bytes of records waiting for a decision; records past it are kept at once (never dropped).'),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
       .prefault({}),
@@ -295,6 +305,24 @@ export const configSchema = z
             ),
             dedupe_window: doc(duration.prefault('5m'), 'duration', 'A span id seen again within this window (an SDK retrying an accepted request) is not counted twice.'),
             dedupe_max_spans: doc(z.number().int().nonnegative().default(100000), 'integer', 'Most span ids remembered for deduplication; past it the oldest are forgotten early (counted). 0 disables deduplication.'),
+          })
+          .strict()
+          .prefault({}),
+        service_graph: z
+          .object({
+            enabled: doc(z.boolean().default(true), 'boolean', 'Service graph metrics (`traces_service_graph_*`) from pairs of client and server spans.'),
+            wait: doc(duration.prefault('10s'), 'duration', 'How long one side of a client/server pair waits for the other before it is counted unpaired (or as an edge to a virtual node).'),
+            max_items: doc(z.number().int().positive().default(10000), 'integer', 'Most pairs waiting for their other side; spans past it are counted in traces_service_graph_dropped_spans_total.'),
+            histogram_buckets: doc(
+              z.array(z.number().positive()).min(1).default([0.002, 0.004, 0.006, 0.008, 0.01, 0.05, 0.1, 0.2, 0.4, 0.8, 1, 1.4, 2, 5, 10, 15]),
+              'list of seconds',
+              'Bucket bounds of the request_server_seconds and request_client_seconds histograms (the Collector servicegraph connector\'s defaults).',
+            ),
+            peer_attributes: doc(
+              z.array(z.string().min(1)).min(1).default(['peer.service', 'db.name', 'db.system', 'server.address']),
+              'list of strings',
+              'Span attributes that name the server of a client span that found no server span, first found wins (a virtual node).',
+            ),
           })
           .strict()
           .prefault({}),

@@ -6,6 +6,7 @@ import type { Observer } from '../pipeline/pipeline.js';
 import { retainFamilies } from './families.js';
 import { LogMetrics } from './log-metrics.js';
 import { RuleMetrics } from './rules.js';
+import { ServiceGraph } from './service-graph.js';
 import { SpanMetrics } from './span-metrics.js';
 import type { Telemetry } from './telemetry.js';
 
@@ -13,6 +14,8 @@ export interface MetricObservers {
   spanMetrics: SpanMetrics;
   logMetrics: LogMetrics;
   ruleMetrics: RuleMetrics;
+  /** When metrics.service_graph.enabled. */
+  serviceGraph?: ServiceGraph;
   traces: Observer<TraceBatch>[];
   logs: Observer<LogBatch>[];
 }
@@ -36,7 +39,15 @@ export function buildMetricObservers(ctx: { config: Config; log: Logger; telemet
   });
   const logMetrics = new LogMetrics({ ...budget, defaultServiceName, telemetry, log });
   const ruleMetrics = new RuleMetrics({ ...budget, rules: m.rules, telemetry, log });
+  const sg = m.service_graph;
+  const serviceGraph = sg.enabled
+    ? new ServiceGraph({ ...budget, waitMs: sg.wait, maxItems: sg.max_items, buckets: sg.histogram_buckets, peerAttributes: sg.peer_attributes, defaultServiceName, telemetry, log })
+    : undefined;
   // A reload that switched naming or dropped a rule leaves no stale families behind.
-  retainFamilies(telemetry, new Set([...spanMetrics.familyNames, logMetrics.records.name, logMetrics.fileRecords.name, ...ruleMetrics.rules.map((r) => r.family.name)]));
-  return { spanMetrics, logMetrics, ruleMetrics, traces: [spanMetrics], logs: [logMetrics, ruleMetrics] };
+  retainFamilies(
+    telemetry,
+    new Set([...spanMetrics.familyNames, logMetrics.records.name, logMetrics.fileRecords.name, ...ruleMetrics.rules.map((r) => r.family.name), ...(serviceGraph?.familyNames ?? [])]),
+  );
+  const traces: Observer<TraceBatch>[] = serviceGraph ? [spanMetrics, serviceGraph] : [spanMetrics];
+  return { spanMetrics, logMetrics, ruleMetrics, serviceGraph, traces, logs: [logMetrics, ruleMetrics] };
 }

@@ -147,6 +147,11 @@ export class SeriesFamily implements SelfRenderingMetric {
     return s === this.overflowSeries;
   }
 
+  /** The series by key, the overflow series not included. */
+  entries(): IterableIterator<[string, Series]> {
+    return this.series.entries();
+  }
+
   /** The series for `key`, if it exists. */
   find(key: string): Series | undefined {
     return this.series.get(key);
