@@ -4,7 +4,7 @@
  * running one; whatever is not yet sent when the deadline comes stays in the on-disk queue.
  */
 import { DebugServer } from './admin/debug-server.js';
-import type { Component } from './component.js';
+import type { Component, Consumer } from './component.js';
 import type { Config } from './config/load.js';
 import { SIGNALS, type Signal } from './otlp/signals.js';
 import { formatDuration } from './config/units.js';
@@ -18,7 +18,8 @@ import type { Telemetry } from './metrics/telemetry.js';
 import type { LogBatch, TraceBatch } from './pipeline/batches.js';
 import { encodeLogBatch, encodeTraceBatch } from './pipeline/encode.js';
 import { Pipeline } from './pipeline/pipeline.js';
-import { buildStages } from './processors/index.js';
+import { buildStages, type PipelineStages } from './processors/index.js';
+import { LogSampler } from './processors/sampling/log-sampler.js';
 import { buildReceivers } from './receivers/index.js';
 import type { GraphContext, Receiver } from './receivers/receiver.js';
 import { Store, type QueueStats } from './storage/store.js';
@@ -112,10 +113,11 @@ export class Sidecar {
     this.registerQueueGauges(store);
 
     const stages = buildStages({ config, log, telemetry });
+    const logsNext = this.buildSampler(writers.logs, stages);
     // Encoded once, for the queue and the trace index alike; neither needs it when both are off.
     const encode = exporting || config.correlation.enabled;
     const consumers = {
-      logs: new Pipeline<LogBatch>(writers.logs, stages.logs.processors, stages.logs.observers, encode ? encodeLogBatch : undefined),
+      logs: new Pipeline<LogBatch>(logsNext, stages.logs.processors, stages.logs.observers, encode ? encodeLogBatch : undefined),
       traces: new Pipeline<TraceBatch>(writers.traces, stages.traces.processors, stages.traces.observers, encode ? encodeTraceBatch : undefined),
       metrics: writers.metrics,
     };
@@ -139,6 +141,27 @@ export class Sidecar {
       await this.stop(Date.now() + 5000);
       throw err;
     }
+  }
+
+  /**
+   * The log sampler between the logs pipeline and its queue writer, when `logs.sampling.enabled`:
+   * it sees the trace batches too (local roots and errors decide) and runs as a component, so that
+   * it decides and writes what it holds after the receivers stopped and before the writers close.
+   */
+  private buildSampler(writer: Consumer<LogBatch>, stages: PipelineStages): Consumer<LogBatch> {
+    const s = this.config.logs.sampling;
+    if (!s.enabled) return writer;
+    const sampler = new LogSampler(writer, {
+      ratio: s.ratio,
+      slowThresholdMs: s.slow_threshold,
+      decisionWaitMs: s.decision_wait,
+      maxHeldBytes: s.max_held_bytes,
+      telemetry: this.deps.telemetry,
+      log: this.deps.log.child({ component: 'log_sampling' }),
+    });
+    stages.traces.observers.push(sampler.traces);
+    stages.components.push(sampler);
+    return sampler;
   }
 
   /** Stop receiving, drain what can be sent before `deadline` (ms since epoch), close the store. */

@@ -21,6 +21,7 @@
  */
 import type { Component } from '../component.js';
 import type { Logger } from '../logger.js';
+import { idKey, isZeroId } from '../otlp/id-key.js';
 import type { KeyValue, Span } from '../otlp/types.js';
 import { anyValueToString, findAttribute } from '../otlp/values.js';
 import type { TraceBatch } from '../pipeline/batches.js';
@@ -195,7 +196,7 @@ export class ServiceGraph extends GuardedObserver<TraceBatch> implements Observe
     const seconds = spanSeconds(span);
     const failed = span.status?.code === STATUS_ERROR;
     const parent = span.parentSpanId;
-    if (!parent || parent.byteLength === 0 || isZero(parent)) {
+    if (!parent || isZeroId(parent)) {
       // A root: nobody's client span will come; the caller is the user.
       this.count('user', service, 'virtual_node', failed, seconds, seconds, now);
       return;
@@ -310,16 +311,7 @@ export class ServiceGraph extends GuardedObserver<TraceBatch> implements Observe
   }
 }
 
-/** A Map key of a trace id and a span id: their bytes as UTF-16 code units, two bytes each. */
+/** A Map key of a trace id and a span id. */
 export function pairKey(traceId: Uint8Array, spanId: Uint8Array): string {
-  let k = '';
-  for (let i = 0; i + 1 < traceId.length; i += 2) k += String.fromCharCode((traceId[i] << 8) | traceId[i + 1]);
-  k += '/';
-  for (let i = 0; i + 1 < spanId.length; i += 2) k += String.fromCharCode((spanId[i] << 8) | spanId[i + 1]);
-  return k;
-}
-
-function isZero(id: Uint8Array): boolean {
-  for (let i = 0; i < id.length; i++) if (id[i] !== 0) return false;
-  return true;
+  return idKey(traceId) + '/' + idKey(spanId);
 }
