@@ -26,7 +26,7 @@ describe('the TraceIdRatioBased rule', () => {
       let agreed = 0;
       for (let i = 0; i < 5000; i++) {
         const id = randomBytes(16);
-        const expected = sdk.shouldSample(context.active(), id.toString('hex'), 'x', 0, {}, []).decision === SamplingDecision.RECORD_AND_SAMPLED;
+        const expected = sdk.shouldSample(context.active(), id.toString('hex')).decision === SamplingDecision.RECORD_AND_SAMPLED;
         expect(ratioSamples(id, bound), `${ratio} ${id.toString('hex')}`).toBe(expected);
         agreed++;
       }
