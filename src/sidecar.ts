@@ -128,7 +128,7 @@ export class Sidecar {
     // Before the index in the list: it stops before the index it reads is cleared.
     if (debug.endpoint && stages.index) {
       this.components.unshift(
-        new DebugServer({ endpoint: debug.endpoint, token: debug.token, maxConnections: limits.max_connections, index: stages.index, log: log.child({ component: 'debug' }) }),
+        new DebugServer({ endpoint: debug.endpoint, token: debug.token, maxConnections: limits.max_connections, index: stages.index, serviceGraph: stages.serviceGraph, log: log.child({ component: 'debug' }) }),
       );
     }
 

@@ -13,6 +13,7 @@ import type { Endpoint } from '../config/schema.js';
 import { isLoopback } from '../config/schema.js';
 import type { Logger } from '../logger.js';
 import { closeServer, httpUrl, listenTcp } from '../net.js';
+import type { EdgeSummary } from '../metrics/service-graph.js';
 import type { TraceIndex } from '../processors/correlation/trace-index.js';
 import { parseTraceQuery, TRACE_ID_RE, traceDocument, traceSummary } from './debug-api.js';
 
@@ -21,6 +22,8 @@ export interface DebugServerOptions {
   token: string | null;
   maxConnections: number;
   index: TraceIndex;
+  /** The service graph's edges (`GET /api/v1/service-graph`), when metrics.service_graph is on. */
+  serviceGraph?: { edges(): EdgeSummary[] };
   log: Logger;
 }
 
@@ -96,16 +99,17 @@ export class DebugServer extends BaseComponent {
       res.end(req.method === 'HEAD' ? undefined : page.body);
       return;
     }
-    if (url.pathname === '/api/v1/traces' || url.pathname.startsWith('/api/v1/traces/')) {
+    if (url.pathname === '/api/v1/traces' || url.pathname.startsWith('/api/v1/traces/') || url.pathname === '/api/v1/service-graph') {
       if (!this.authorized(req.headers.authorization)) {
         res.setHeader('www-authenticate', 'Bearer realm="tracetail debug"');
         this.json(res, 401, { error: 'missing or wrong bearer token (debug.token)' });
         return;
       }
       if (url.pathname === '/api/v1/traces') return this.list(url, res);
+      if (url.pathname === '/api/v1/service-graph') return this.json(res, 200, { enabled: this.options.serviceGraph !== undefined, edges: this.options.serviceGraph?.edges() ?? [] });
       return this.trace(url.pathname.slice('/api/v1/traces/'.length), res);
     }
-    this.json(res, 404, { error: `not found; try /, /api/v1/traces, /api/v1/traces/{traceId}` });
+    this.json(res, 404, { error: `not found; try /, /api/v1/traces, /api/v1/traces/{traceId}, /api/v1/service-graph` });
   }
 
   private list(url: URL, res: ServerResponse): void {

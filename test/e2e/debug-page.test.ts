@@ -52,6 +52,10 @@ describe.skipIf(!haveChromium)('debug page in Chromium', () => {
     await row.waitFor();
     await expect(page.locator(`tr[data-trace-id="${f.other.traceId}"]`).count()).resolves.toBe(1);
     await expect(row.textContent()).resolves.toContain('POST /orders');
+    // The service map: the root server span's caller is the user.
+    const edge = page.locator('#edges tbody tr');
+    await edge.first().waitFor();
+    await expect(edge.allTextContents()).resolves.toEqual([expect.stringMatching(/^usercheckoutvirtual_node10/)]);
     await page.screenshot({ path: join(ARTIFACTS, 'debug-page-list.png'), fullPage: true });
 
     await row.locator('a').click();

@@ -6,6 +6,9 @@ import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { DebugServer } from '../../src/admin/debug-server.js';
+import { createLogger } from '../../src/logger.js';
+import { ServiceGraph } from '../../src/metrics/service-graph.js';
+import { Telemetry } from '../../src/metrics/telemetry.js';
 import { TraceIndex } from '../../src/processors/correlation/trace-index.js';
 import { logBatch, SpanRecorder } from './otel.js';
 
@@ -47,8 +50,22 @@ export async function startDebugFixture(options: { token?: string } = {}): Promi
       { body: 'startup complete' },
     ]),
   );
-  index.addSpans(app.takeBatch());
-  index.addSpans(billing.takeBatch());
+  const spans = [app.takeBatch(), billing.takeBatch()];
+  const serviceGraph = new ServiceGraph({
+    waitMs: 600_000,
+    maxItems: 1000,
+    buckets: [0.01, 0.1, 1],
+    peerAttributes: ['peer.service'],
+    maxSeries: 100,
+    idleTimeoutMs: null,
+    defaultServiceName: 'unknown_service',
+    telemetry: new Telemetry({ processMetrics: false }),
+    log: createLogger('silent'),
+  });
+  for (const b of spans) {
+    index.addSpans(b);
+    serviceGraph.observe(b);
+  }
   index.addLogs(logBatch([{ body: 'charged', span: charge, timeMs: t0 + 305 }], { 'service.name': 'billing' }));
 
   const logLines: Record<string, unknown>[] = [];
@@ -61,7 +78,7 @@ export async function startDebugFixture(options: { token?: string } = {}): Promi
       },
     }),
   );
-  const debug = new DebugServer({ endpoint: { host: '127.0.0.1', port: 0 }, token: options.token ?? null, maxConnections: 16, index, log });
+  const debug = new DebugServer({ endpoint: { host: '127.0.0.1', port: 0 }, token: options.token ?? null, maxConnections: 16, index, serviceGraph, log });
   await debug.start();
   const listening = logLines.find((l) => l.msg === 'listening' && l.listener === 'debug.endpoint');
   if (!listening) throw new Error('the debug server did not log its listener line');

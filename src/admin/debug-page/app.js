@@ -117,6 +117,35 @@ async function showList() {
   }
 }
 
+/** The service graph's edges, busiest first: who calls whom, how often, how often it failed. */
+async function showEdges() {
+  const status = $('#edges-status');
+  try {
+    const data = await api('api/v1/service-graph');
+    $('#edges tbody').replaceChildren(
+      ...data.edges.map((e) =>
+        el(
+          'tr',
+          { class: e.failed > 0 ? 'edge error' : 'edge' },
+          el('td', { text: e.client }),
+          el('td', { text: e.server }),
+          el('td', { text: e.connection_type || 'service' }),
+          el('td', { text: String(e.requests) }),
+          el('td', { text: String(e.failed) }),
+          el('td', { text: formatMs((e.server_seconds_sum / e.requests) * 1000) }),
+          el('td', { text: formatMs((e.client_seconds_sum / e.requests) * 1000) }),
+        ),
+      ),
+    );
+    status.className = 'status';
+    status.textContent = data.enabled ? `${data.edges.length} edges` : 'metrics.service_graph is off';
+  } catch (err) {
+    if (err instanceof NeedsToken) return;
+    status.className = 'status error';
+    status.textContent = err.message;
+  }
+}
+
 $('#filters').addEventListener('submit', (event) => {
   event.preventDefault();
   showList();
@@ -252,8 +281,12 @@ function route() {
   const m = /^#\/trace\/([0-9a-fA-F]+)$/.exec(location.hash);
   if (m) return showTrace(m[1]);
   showList();
+  showEdges();
   refreshTimer = setInterval(() => {
-    if ($('#filters').elements.auto.checked && !$('#list-view').hidden) showList();
+    if ($('#filters').elements.auto.checked && !$('#list-view').hidden) {
+      showList();
+      showEdges();
+    }
   }, 5000);
 }
 

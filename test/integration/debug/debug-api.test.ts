@@ -71,6 +71,16 @@ describe('debug API without a token', () => {
     expect(doc.resources[0]).toEqual({ serviceName: 'checkout', attributes: expect.objectContaining({ 'service.version': '1.4.0' }) });
   });
 
+  it('serves the service graph edges: the user calling the root server span\'s service', async () => {
+    const r = await get(`${f.base}/api/v1/service-graph`);
+    expect(r.status).toBe(200);
+    const body = r.body as { enabled: boolean; edges: { client: string; server: string; connection_type: string; requests: number; failed: number; server_seconds_sum: number }[] };
+    expect(body.enabled).toBe(true);
+    expect(body.edges).toHaveLength(1);
+    expect(body.edges[0]).toMatchObject({ client: 'user', server: 'checkout', connection_type: 'virtual_node', requests: 1, failed: 0 });
+    expect(body.edges[0].server_seconds_sum).toBeCloseTo(0.2, 6);
+  });
+
   it('accepts upper-case ids, refuses malformed ones with 400 and unknown ones with 404', async () => {
     expect((await get(`${f.base}/api/v1/traces/${f.checkout.traceId.toUpperCase()}`)).status).toBe(200);
     for (const bad of ['abc', 'zz' + f.checkout.traceId.slice(2), '0'.repeat(32), f.checkout.traceId + '00']) {
@@ -149,6 +159,7 @@ describe('debug API with a token', () => {
     expect((await get(`${f.base}/api/v1/traces`, { authorization: 'Bearer wrong' })).status).toBe(401);
     expect((await get(`${f.base}/api/v1/traces`, { authorization: 's3cret-token' })).status).toBe(401);
     expect((await get(`${f.base}/api/v1/traces/${f.checkout.traceId}`)).status).toBe(401);
+    expect((await get(`${f.base}/api/v1/service-graph`)).status).toBe(401);
     expect((await get(`${f.base}/api/v1/traces`, { authorization: 'Bearer s3cret-token' })).status).toBe(200);
     expect((await get(`${f.base}/api/v1/traces/${f.checkout.traceId}`, { authorization: 'bearer s3cret-token' })).status).toBe(200);
   });
