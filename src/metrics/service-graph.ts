@@ -165,7 +165,7 @@ export class ServiceGraph extends GuardedObserver<TraceBatch> implements Observe
     const attributes = span.attributes;
     if (!messaging && (findAttribute(attributes, 'db.system') !== undefined || findAttribute(attributes, 'db.name') !== undefined)) {
       // A database answers no span of its own: the edge is complete with the client's side.
-      const server = this.peerOf(attributes, ['peer.service', 'db.name', 'db.system']);
+      const server = this.peerOf(attributes, ['peer.service', 'db.name', 'db.namespace', 'db.system']);
       this.count(service, server, 'database', failed, seconds, seconds, now);
       return;
     }
