@@ -199,12 +199,55 @@ function serviceRed(naming) {
         { [n.service]: 'Service', span_name: 'Operation', Value: 'Errors' },
         { w: 12 },
       ),
+      ...serviceMap(),
       row('Logs of the service (from log files and OTLP)'),
       timeseries('Error log records per second', 'Log records of severity ERROR or FATAL, beside the failing calls above. Exemplars link to the trace of a record.', 'cps', [[`sum by (severity) (${rate('tracetail_log_records_total', `${logs},severity=~"error|fatal"`)})`, '{{severity}}']], { exemplar: true }),
       timeseries('Log records by severity', 'Log records per second of the selected services by severity (tracetail_log_records_total).', 'cps', [[`sum by (severity) (${rate('tracetail_log_records_total', logs)})`, '{{severity}}']]),
       timeseries('Logs with trace context', 'Share of the log records that carry a trace id, and so link to their trace.', 'percentunit', [[`sum(${rate('tracetail_log_records_total', `${logs},trace_context="present"`)}) / sum(${rate('tracetail_log_records_total', logs)})`, 'with trace context']], { fieldConfig: { defaults: { min: 0, max: 1 } } }),
     ],
   });
+}
+
+// ---- Service map -------------------------------------------------------------------------------
+
+/**
+ * The service graph (traces_service_graph_*, the names Tempo and the Collector's servicegraph
+ * connector use) as a Grafana node graph: an edges frame (id, source, target, mainstat) and a nodes
+ * frame (id, title, mainstat), both instant tables over the dashboard's time range, the fields
+ * made with label_join; and the edges' rates and error ratios over time.
+ */
+function serviceMap() {
+  const requests = 'traces_service_graph_request_total';
+  const edgeSum = (metric) => `sum by (client, server) (increase(${on(metric)}[$__range]))`;
+  // label_join with one source label copies it (no regex, so no $1 for Grafana to mistake for a variable).
+  const edges = `label_join(label_join(label_join(${edgeSum(requests)}, "id", " -> ", "client", "server"), "source", "", "client"), "target", "", "server")`;
+  const asNode = (side) => `sum by (id) (label_join(increase(${on(requests)}[$__range]), "id", "", "${side}"))`;
+  const nodes = `label_join(${asNode('server')} or ${asNode('client')}, "title", "", "id")`;
+  const edgeRate = (metric) => `sum by (client, server) (${rate(metric)})`;
+  return [
+    row('Service map (from client and server spans)'),
+    panel('nodeGraph', 'Service map', 'Who calls whom, from pairs of client and server spans (traces_service_graph_request_total over the time range). "user" is the caller of a root server span; databases and peers without spans of their own are virtual nodes.', 'short', [edges, nodes], {
+      w: 24,
+      h: 12,
+      table: { 'Value #A': 'mainstat', 'Value #B': 'mainstat' },
+      options: { nodes: { mainStatUnit: 'short' }, edges: { mainStatUnit: 'short' } },
+    }),
+    timeseries('Requests between services', 'Requests per second on each edge of the service graph.', 'reqps', [[edgeRate(requests), '{{client}} -> {{server}}']], { w: 12 }),
+    timeseries(
+      'Failed requests between services',
+      'Share of the requests on each edge where the client or the server span has status ERROR.',
+      'percentunit',
+      [[`${edgeRate('traces_service_graph_request_failed_total')} / ${edgeRate(requests)}`, '{{client}} -> {{server}}']],
+      { w: 12, fieldConfig: { defaults: { min: 0, max: 1 } } },
+    ),
+    timeseries(
+      'Server latency p95 between services',
+      '95th percentile of the server span duration on each edge (traces_service_graph_request_server_seconds).',
+      's',
+      [[`histogram_quantile(0.95, sum by (le, client, server) (${rate('traces_service_graph_request_server_seconds_bucket')}))`, '{{client}} -> {{server}}']],
+      { w: 24 },
+    ),
+  ];
 }
 
 // ---- Logs and correlation ----------------------------------------------------------------------
@@ -231,6 +274,19 @@ function logsAndCorrelation() {
       timeseries('Trace index memory', 'Estimated memory of the trace index, against correlation.max_bytes.', 'bytes', [[`sum(${on('tracetail_correlation_index_bytes')})`, 'estimated']]),
       timeseries('Traces evicted', 'Traces leaving the index per second, by reason: expired (window), memory (max_bytes), shutdown.', 'cps', [[`sum by (reason) (${rate('tracetail_correlation_traces_evicted_total')})`, '{{reason}}']], { w: 12 }),
       timeseries('Log-to-metric rules', 'Records each metrics.rules rule selected, by result: recorded, or why it could not use them (no data without rules).', 'cps', [[`sum by (rule, result) (${rate('tracetail_metric_rule_records_total')})`, '{{rule}} {{result}}']], { w: 12 }),
+      row('Trace-aware log sampling (logs.sampling)'),
+      timeseries(
+        'Sampling decisions',
+        'Log records read from files per second by sampling decision: kept_error, kept_slow and kept_ratio (their trace), kept_level (WARN or above), kept_no_context, kept_overflow (past max_held_bytes), dropped. No data while logs.sampling is off.',
+        'cps',
+        [[`sum by (decision) (${rate('tracetail_log_sampling_records_total')})`, '{{decision}}']],
+        { w: 12 },
+      ),
+      timeseries('Records waiting for a decision', 'Log records held until their trace\'s local root span ends (or logs.sampling.decision_wait).', 'short', [[`sum(${on('tracetail_log_sampling_held_records')})`, 'held records']], { w: 4 }),
+      timeseries('Bytes waiting for a decision', 'Estimated bytes of the held log records, against logs.sampling.max_held_bytes (past it records are kept at once).', 'bytes', [[`sum(${on('tracetail_log_sampling_held_bytes')})`, 'held bytes']], { w: 4 }),
+      timeseries('Kept share', 'Share of the log records with trace context that sampling kept (by their trace\'s decision).', 'percentunit', [
+        [`sum(${rate('tracetail_log_sampling_records_total', 'decision=~"kept_(error|slow|ratio)"')}) / sum(${rate('tracetail_log_sampling_records_total', 'decision=~"kept_(error|slow|ratio)|dropped"')})`, 'kept'],
+      ], { w: 4, fieldConfig: { defaults: { min: 0, max: 1 } } }),
       row('Reading and parsing'),
       timeseries('Parse errors', 'Lines that did not parse in logs.format and were shipped as text (tracetail_log_parse_errors_total).', 'cps', [[`sum(${rate('tracetail_log_parse_errors_total')})`, 'parse errors']], { w: 6 }),
       timeseries('Truncated and invalid UTF-8 lines', 'Lines cut at logs.max_line_bytes (the rest follows as the next record), and lines with invalid UTF-8 (replaced by U+FFFD).', 'cps', [

@@ -32,8 +32,8 @@ interface Sidecar {
 /** The demo app against one CLI: fast traffic and a small rotation size, so every panel has something to show within seconds. */
 async function sidecar(naming: Sidecar['naming']): Promise<Sidecar> {
   const dir = tempDir(`tracetail-e2e-dashboards-${naming}-`);
-  // No service name: the logs take the one of the spans.
-  const config = testConfig(dir, withFixtureRules({ receivers: { otlp: { http: { endpoint: '127.0.0.1:0' } } }, metrics: { span_metrics: { naming } } }));
+  // No service name: the logs take the one of the spans. Log sampling is on: its panels have data.
+  const config = testConfig(dir, withFixtureRules({ receivers: { otlp: { http: { endpoint: '127.0.0.1:0' } } }, metrics: { span_metrics: { naming } }, logs: { sampling: { enabled: true, decision_wait: '2s' } } }));
   const cli = await startCli({ dir, config });
   const otlp = await cli.waitForEndpoint('receivers.otlp.http.endpoint');
   const logFile = join(dir, 'logs/checkout.log');

@@ -13,9 +13,9 @@ import { ROOT } from '../helpers/cli.js';
 const DIR = join(ROOT, 'dashboards');
 const dashboards = dashboardFiles();
 
-/** Metric names a dashboard may query: tracetail's (both span metric namings), Node process metrics, and `up`. */
+/** Metric names a dashboard may query: tracetail's (both span metric namings, the service graph), Node process metrics, and `up`. */
 const KNOWN_METRICS =
-  /^(traces_span_metrics_(calls_total|duration_seconds_bucket)|traces_spanmetrics_(calls_total|latency_bucket)|tracetail_[a-z0-9_]+|process_(resident_memory_bytes|cpu_seconds_total|start_time_seconds|open_fds|max_fds)|nodejs_(eventloop_lag_p99_seconds|heap_size_used_bytes)|up)$/;
+  /^(traces_span_metrics_(calls_total|duration_seconds_bucket)|traces_spanmetrics_(calls_total|latency_bucket)|traces_service_graph_(request_total|request_failed_total|request_(server|client)_seconds_bucket)|tracetail_[a-z0-9_]+|process_(resident_memory_bytes|cpu_seconds_total|start_time_seconds|open_fds|max_fds)|nodejs_(eventloop_lag_p99_seconds|heap_size_used_bytes)|up)$/;
 
 /** Every object under `value` that has a `datasource` key, with where it is. */
 function datasourceRefs(value: unknown, path = ''): { path: string; ref: unknown }[] {
@@ -106,8 +106,10 @@ describe('Grafana dashboards', () => {
     const metrics = (file: string) => new Set(targetsOf(dashboards.find((x) => x.file === file)!.d).flatMap((t) => metricsOf(t.expr)));
     const otel = metrics('tracetail-red.json');
     const tempo = metrics('tracetail-red-tempo.json');
-    expect([...otel].filter((m) => m.startsWith('traces_')).sort()).toEqual(['traces_span_metrics_calls_total', 'traces_span_metrics_duration_seconds_bucket']);
-    expect([...tempo].filter((m) => m.startsWith('traces_')).sort()).toEqual(['traces_spanmetrics_calls_total', 'traces_spanmetrics_latency_bucket']);
+    // The service graph has one set of names (Tempo's and the Collector's are the same).
+    const serviceGraph = ['traces_service_graph_request_failed_total', 'traces_service_graph_request_server_seconds_bucket', 'traces_service_graph_request_total'];
+    expect([...otel].filter((m) => m.startsWith('traces_')).sort()).toEqual([...serviceGraph, 'traces_span_metrics_calls_total', 'traces_span_metrics_duration_seconds_bucket']);
+    expect([...tempo].filter((m) => m.startsWith('traces_')).sort()).toEqual([...serviceGraph, 'traces_spanmetrics_calls_total', 'traces_spanmetrics_latency_bucket']);
     const tempoText = JSON.stringify(dashboards.find((x) => x.file === 'tracetail-red-tempo.json')!.d);
     // Tempo's span metrics label the service `service`; tracetail's own log metrics keep service_name.
     for (const m of tempoText.matchAll(/traces_spanmetrics_\w+\{([^}]*)\}/g)) expect(m[1]).not.toContain('service_name');
