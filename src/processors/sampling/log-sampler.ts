@@ -89,8 +89,8 @@ export class LogSampler implements Consumer<LogBatch>, Component {
   private readonly upperBound: number;
   /** Traces without a decision yet, oldest first. */
   private readonly pending = new Map<string, PendingTrace>();
-  /** Decisions made, oldest first, remembered for records that come after their trace's spans. */
-  private readonly decided = new Map<string, { decision: TraceDecision; at: number }>();
+  /** Decisions made, remembered for records that come after their trace's spans. */
+  private readonly decided = new DecisionCache(MAX_DECISIONS);
   private readonly retainDecisionsMs: number;
   /** Checkpoints that wait, in arrival order. */
   private readonly waiting: Waiting[] = [];
@@ -218,7 +218,7 @@ export class LogSampler implements Consumer<LogBatch>, Component {
       this.heldRecords++;
       // The trace may have been decided while this batch was being written.
       const decided = this.decided.get(h.key);
-      if (decided) this.decide(h.key, t, undefined, decided.decision);
+      if (decided) this.decide(h.key, t, undefined, decided);
     }
     if (this.toWrite.length > 0) this.scheduleWrite();
   }
@@ -229,7 +229,7 @@ export class LogSampler implements Consumer<LogBatch>, Component {
     const id = r.traceId;
     if (!id || id.length !== 16 || isZeroId(id)) return NO_CONTEXT;
     const d = this.decided.get(idKey(id));
-    if (d) return DECISION_INDEX[d.decision];
+    if (d) return DECISION_INDEX[d];
     return 'hold';
   }
 
@@ -267,10 +267,7 @@ export class LogSampler implements Consumer<LogBatch>, Component {
     const decision: TraceDecision =
       given ?? (t.error ? 'kept_error' : rootMs !== undefined && rootMs >= this.o.slowThresholdMs ? 'kept_slow' : ratioSamples(t.traceId, this.upperBound) ? 'kept_ratio' : 'dropped');
     this.pending.delete(key);
-    if (!this.decided.has(key)) {
-      this.decided.set(key, { decision, at: performance.now() });
-      if (this.decided.size > MAX_DECISIONS) this.decided.delete(this.decided.keys().next().value!);
-    }
+    if (!this.decided.has(key)) this.decided.add(key, decision, performance.now());
     if (t.records.length === 0) return;
     this.counts[decision].inc(t.records.length);
     for (const h of t.records) {
@@ -289,11 +286,7 @@ export class LogSampler implements Consumer<LogBatch>, Component {
       if (t.since > deadline) break;
       this.decide(key, t, undefined);
     }
-    const forget = now - this.retainDecisionsMs;
-    for (const [key, d] of this.decided) {
-      if (d.at > forget) break;
-      this.decided.delete(key);
-    }
+    this.decided.forgetBefore(now - this.retainDecisionsMs);
     this.scheduleWrite();
   }
 
@@ -342,6 +335,52 @@ const DECISION_INDEX: Record<TraceDecision, number> = {
   kept_ratio: SAMPLING_DECISIONS.indexOf('kept_ratio'),
   dropped: DROPPED,
 };
+
+/**
+ * Trace decisions by trace key, at most `capacity`, forgotten oldest first: a ring of the keys in
+ * the order they were decided beside the Map, so that neither the bound nor the expiry walks the
+ * Map (a Map walked from its start after many deletions skips every deleted slot).
+ */
+class DecisionCache {
+  private readonly byKey = new Map<string, TraceDecision>();
+  private readonly keys: string[];
+  private readonly at: Float64Array;
+  private head = 0;
+  private count = 0;
+
+  constructor(private readonly capacity: number) {
+    this.keys = new Array<string>(capacity);
+    this.at = new Float64Array(capacity);
+  }
+
+  get(key: string): TraceDecision | undefined {
+    return this.byKey.get(key);
+  }
+
+  has(key: string): boolean {
+    return this.byKey.has(key);
+  }
+
+  add(key: string, decision: TraceDecision, now: number): void {
+    if (this.count === this.capacity) this.dropOldest();
+    const slot = (this.head + this.count) % this.capacity;
+    this.keys[slot] = key;
+    this.at[slot] = now;
+    this.count++;
+    this.byKey.set(key, decision);
+  }
+
+  forgetBefore(cutoff: number): void {
+    while (this.count > 0 && this.at[this.head] < cutoff) this.dropOldest();
+  }
+
+  private dropOldest(): void {
+    this.byKey.delete(this.keys[this.head]);
+    this.keys[this.head] = '';
+    this.head = (this.head + 1) % this.capacity;
+    this.count--;
+  }
+}
 
 /** Roughly what a record holds in memory: its text, encoded attributes and fixed fields. */
 function recordBytes(r: LogRecord): number {
