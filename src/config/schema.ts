@@ -263,7 +263,7 @@ export const configSchema = z
         trace_context: traceContext.prefault({}),
         sampling: z
           .object({
-            enabled: doc(z.boolean().default(false), 'boolean', 'Trace-aware sampling of log records read from files: records with trace context wait for their trace\'s decision (see Log sampling).'),
+            enabled: doc(z.boolean().default(false), 'boolean', 'Trace-aware sampling of log records read from files: records with trace context wait for their trace\'s decision (README: Trace-aware log sampling).'),
             ratio: doc(z.number().min(0).max(1).default(0.1), 'number 0..1', 'Share of the traces that are neither failed nor slow whose logs are kept, by the trace id as the W3C TraceIdRatioBased sampler of the OpenTelemetry JS SDK decides it.'),
             slow_threshold: doc(duration.prefault('1s'), 'duration', 'A trace whose local root span lasts at least this long is slow: all its logs are kept.'),
             decision_wait: doc(duration.prefault('10s'), 'duration', 'How long records wait for their trace\'s local root span; then the trace is decided on what is known (an error span seen, else the ratio).'),

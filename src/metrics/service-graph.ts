@@ -10,7 +10,8 @@
  * - A root server span (no parent) has no client span to wait for: its client is the virtual node
  *   `user` (connection_type `virtual_node`), at once.
  * - A client span to a database (`db.system` or `db.name` set) has no server span to wait for
- *   either: the server is the database (`connection_type="database"`), at once, as the Collector does.
+ *   either: the server is the database, named by its `peer.service`, `db.name`, `db.namespace` or
+ *   `db.system` (`connection_type="database"`), at once, as the Collector does.
  * - A client span whose server span has not come within `wait` is an edge to the virtual node its
  *   peer attributes name (`peer.service`, `db.name`, `db.system`, `server.address`, first found); with
  *   none it is counted unpaired, as is a server span whose client never came.
