@@ -201,7 +201,10 @@ export class LogSampler implements Consumer<LogBatch>, Component {
     if (!mustWait && removed === 0) {
       await this.next.consume(batch);
     } else {
-      if (out.length > 0 || !mustWait) await this.next.consume({ resourceLogs: out, checkpoints: mustWait ? [] : waiting.checkpoints, transport: batch.transport });
+      const checkpoints = mustWait ? [] : waiting.checkpoints;
+      // Nothing taken out: the batch goes on as it is (its encoding too), only its checkpoints wait.
+      if (removed === 0) await this.next.consume({ ...batch, checkpoints });
+      else if (out.length > 0 || !mustWait) await this.next.consume({ resourceLogs: out, checkpoints, transport: batch.transport });
       if (mustWait && (holds.length > 0 || waiting.checkpoints.length > 0)) {
         waiting.held = holds.length;
         this.waiting.push(waiting);
