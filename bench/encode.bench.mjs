@@ -18,8 +18,8 @@ import { webSpan } from './lib/web-span.mjs';
 const dist = (p) => import(new URL(`../dist/${p}`, import.meta.url));
 const { decodeRequest, requestType } = await dist('otlp/codec.js');
 const { encodeLogsRequest, encodeTraceRequest } = await dist('otlp/request-encoder.js');
-const { createLineParser } = await dist('receivers/files/parse.js');
-const { toLogRecord } = await dist('receivers/files/record.js');
+const { createLineParser } = await dist('processors/parse/parse.js');
+const { toLogRecord } = await dist('processors/parse/record.js');
 const { TraceContextEnricher } = await dist('processors/trace-context/enricher.js');
 const { TraceContextExtractor } = await dist('processors/trace-context/extract.js');
 

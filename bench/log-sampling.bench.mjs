@@ -56,7 +56,8 @@ const next = {
     for (const rl of batch.resourceLogs) for (const sl of rl.scopeLogs) written += sl.logRecords.length;
   },
 };
-const sampler = new LogSampler(next, { ratio: 0.1, slowThresholdMs: 1000, decisionWaitMs: 10_000, maxHeldBytes: 64 * 1024 * 1024, telemetry: new Telemetry({ processMetrics: false }), log: createLogger('silent') });
+const checkpoints = { all: () => [], save: () => {}, delete: () => {} };
+const sampler = new LogSampler(next, checkpoints, { ratio: 0.1, slowThresholdMs: 1000, decisionWaitMs: 10_000, maxHeldBytes: 64 * 1024 * 1024, telemetry: new Telemetry({ processMetrics: false }), log: createLogger('silent') });
 await sampler.start();
 
 async function run(rounds) {

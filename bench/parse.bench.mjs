@@ -5,8 +5,8 @@
 // The goal of tailing is ≥ 300,000 JSON lines/s on one core including reading and the queue; the
 // parser's share should leave most of that budget, so parse + toLogRecord aims at ≥ 1,000,000/s.
 // CPU time is measured, passes alternate, the fastest of several rounds is kept.
-import { createLineParser } from '../dist/receivers/files/parse.js';
-import { toLogRecord } from '../dist/receivers/files/record.js';
+import { createLineParser } from '../dist/processors/parse/parse.js';
+import { toLogRecord } from '../dist/processors/parse/record.js';
 import { MultilineAggregator } from '../dist/receivers/files/multiline.js';
 import { TraceContextEnricher } from '../dist/processors/trace-context/enricher.js';
 import { TraceContextExtractor } from '../dist/processors/trace-context/extract.js';

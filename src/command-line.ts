@@ -1,4 +1,4 @@
-/** The command line: arguments, signals and exit codes (SPEC.md §1), nothing else. */
+/** The command line: arguments, signals and exit codes (the README's Command line), nothing else. */
 import { parseArgs } from 'node:util';
 import { loadConfig } from './config/load.js';
 import { printConfig } from './config/print.js';

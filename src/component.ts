@@ -57,3 +57,25 @@ export abstract class BaseComponent implements Component {
   protected async doFlush(): Promise<void> {}
   protected abstract doStop(): Promise<void>;
 }
+
+/** A part with nothing to start but something to end (a store to close, a collector to remove) as a component. */
+export function stopping(name: string, stop: () => void | Promise<void>): Component {
+  let stopped: Promise<void> | undefined;
+  return {
+    name,
+    start: async () => undefined,
+    flush: async () => undefined,
+    stop: () => (stopped ??= Promise.resolve().then(stop)),
+  };
+}
+
+/** Stop `components` in the reverse of their start order; one that fails to stop is reported and the others still stop. */
+export async function stopInReverse(components: readonly Component[], onError: (err: unknown, component: Component) => void): Promise<void> {
+  for (let i = components.length - 1; i >= 0; i--) {
+    try {
+      await components[i].stop();
+    } catch (err) {
+      onError(err, components[i]);
+    }
+  }
+}

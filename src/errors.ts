@@ -33,6 +33,13 @@ export class EnvironmentError extends TracetailError {
   readonly code = 'TT_ENVIRONMENT';
 }
 
+/**
+ * Retry-After of each backpressure refusal, in ms, and the shortest told to an OTLP client (HTTP
+ * `Retry-After` is in whole seconds). A full queue or disk drains at the backend's pace, so its
+ * clients come back later than after a memory peak, which one garbage collection may end.
+ */
+export const RETRY_AFTER_MS = { queueFull: 5000, memoryLimit: 1000, stopping: 1000, clientMinimum: 1000 } as const;
+
 /** Backpressure: the durable queue is at `storage.max_queue_bytes`. */
 export class QueueFullError extends TracetailError {
   readonly code = 'TT_QUEUE_FULL';
@@ -61,7 +68,7 @@ export class MemoryLimitError extends TracetailError {
 export class StoppedError extends TracetailError {
   readonly code = 'TT_STOPPED';
   override readonly retryable = true;
-  readonly retryAfterMs = 1000;
+  readonly retryAfterMs = RETRY_AFTER_MS.stopping;
 }
 
 /** A request body could not be decoded as OTLP. */

@@ -1,5 +1,5 @@
 /**
- * V8 heap sizing for a steady footprint (SPEC.md §6: RSS within limits.memory_mib + 20%).
+ * V8 heap sizing for a steady footprint (the README's Delivery promise: RSS within limits.memory_mib + 20%).
  * Imported by the entry point (src/cli.ts) before the rest of the program is loaded.
  *
  * By default V8 lets the old generation grow to several times what survived the last full

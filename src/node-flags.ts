@@ -5,8 +5,8 @@
  *
  * `--max-semi-space-size=8` (MiB): the young generation is held at 16 MiB instead of growing to
  * 32 MiB under load. A record lives from its line being read to its batch being queued, a few
- * milliseconds, so at 8 MiB a young collection still finds few of them alive; RSS at a steady
- * 10,000 lines/s and 10,000 spans/s was 20 MiB lower, at the same CPU (`npm run bench`). At 4 MiB a
- * burst of lines cost half as much CPU again (the records of a batch outlived their collections).
+ * milliseconds, so at 8 MiB a young collection still finds few of them alive: less resident
+ * memory at about the same CPU. Much smaller and the records of a batch outlive their
+ * collections, which costs CPU while a backlog is read.
  */
 export const NODE_FLAGS: readonly string[] = ['--max-semi-space-size=8'];

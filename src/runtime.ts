@@ -11,6 +11,7 @@ import { fileExportDirectory } from './exporters/index.js';
 import type { Logger } from './logger.js';
 import { Telemetry } from './metrics/telemetry.js';
 import { Sidecar } from './sidecar.js';
+import { METRICS } from './metrics/catalogue.js';
 
 export class Runtime {
   readonly telemetry = new Telemetry();
@@ -97,7 +98,7 @@ export class Runtime {
   /** The queue's bound as a metric, so that an alert or a panel can tell how full the queue is. */
   private setQueueLimit(config: Config): void {
     this.telemetry
-      .gauge({ name: 'tracetail_export_queue_max_bytes', help: 'storage.max_queue_bytes: past this many bytes the export queue takes no more items.' })
+      .gauge(METRICS.exportQueueMaxBytes)
       .set(config.storage.max_queue_bytes);
   }
 

@@ -1,10 +1,11 @@
 /**
  * The graph for one configuration: store → exporters (queue writers and senders) → pipelines →
- * receivers. Starts exporters first and stops receivers first, so every stage drains into a
+ * receivers, each stateful part a component in one list. They start in its order (the store and
+ * the exporters first) and stop in reverse (the receivers first), so every stage drains into a
  * running one; whatever is not yet sent when the deadline comes stays in the on-disk queue.
  */
 import { DebugServer } from './admin/debug-server.js';
-import type { Component, Consumer } from './component.js';
+import { stopInReverse, stopping, type Component, type Consumer } from './component.js';
 import type { Config } from './config/load.js';
 import { SIGNALS, type Signal } from './otlp/signals.js';
 import { formatDuration } from './config/units.js';
@@ -12,34 +13,34 @@ import { batchOptions, buildTransports, retryOptions } from './exporters/index.j
 import { MemoryGuard } from './exporters/memory-guard.js';
 import { QueueSender } from './exporters/queue-sender.js';
 import { QueueWriter } from './exporters/queue-writer.js';
-import type { Transport } from './exporters/transport.js';
 import type { Logger } from './logger.js';
 import type { Telemetry } from './metrics/telemetry.js';
 import type { LogBatch, TraceBatch } from './pipeline/batches.js';
+import type { Checkpoints } from './pipeline/checkpoints.js';
 import { encodeLogBatch, encodeTraceBatch } from './pipeline/encode.js';
 import { Pipeline } from './pipeline/pipeline.js';
 import { buildStages, type PipelineStages } from './processors/index.js';
+import { RecordBuilder } from './processors/parse/record-builder.js';
 import { LogSampler } from './processors/sampling/log-sampler.js';
 import { buildReceivers } from './receivers/index.js';
 import type { GraphContext, Receiver } from './receivers/receiver.js';
 import { Store, type QueueStats } from './storage/store.js';
+import { METRICS } from './metrics/catalogue.js';
 
 export interface SidecarDeps {
   log: Logger;
   telemetry: Telemetry;
 }
 
-export class Sidecar {
+export class Sidecar implements Component {
+  readonly name = 'sidecar';
   private store?: Store;
-  private transports?: Record<Signal, Transport>;
-  private writers: QueueWriter<Signal>[] = [];
-  private senders: QueueSender[] = [];
   private receivers: Receiver[] = [];
-  private memory?: MemoryGuard;
   private graphConsumers?: GraphContext['consumers'];
-  /** Components of the stages (the correlation index, the debug server): started before the receivers. */
-  private components: Component[] = [];
-  private removeCollector?: () => void;
+  /** Every stateful part, in the order it starts (the store first, the receivers last); stopped in reverse. */
+  private parts: Component[] = [];
+  /** Until when a stop may drain the export queue. */
+  private drainUntil = 0;
   private stopping?: Promise<void>;
 
   constructor(
@@ -77,21 +78,54 @@ export class Sidecar {
   }
 
   async start(): Promise<void> {
-    const { config } = this;
+    try {
+      this.build();
+      for (const part of this.parts) await part.start();
+    } catch (err) {
+      await this.stop(Date.now() + 5000);
+      throw err;
+    }
+  }
+
+  async flush(): Promise<void> {
+    for (const part of this.parts) await part.flush();
+  }
+
+  /** Stop receiving, drain what can be sent before `deadline` (ms since epoch), close the store. */
+  stop(deadline = Date.now() + this.config.shutdown_timeout): Promise<void> {
+    this.drainUntil = deadline;
+    this.stopping ??= stopInReverse(this.parts, (err, part) => this.deps.log.error({ err, component: part.name }, 'component failed to stop'));
+    return this.stopping;
+  }
+
+  /** The graph for the config, in `parts`: storage, exporters, stages, receivers. */
+  private build(): void {
+    const { config, parts } = this;
     const { log, telemetry } = this.deps;
     const exporting = config.export.enabled;
-    if (exporting) this.transports = buildTransports(config);
-    else log.info('export.enabled is false: nothing is queued or exported, only metrics are made');
+    const transports = exporting ? buildTransports(config) : undefined;
+    if (!exporting) log.info('export.enabled is false: nothing is queued or exported, only metrics are made');
     const store = (this.store = Store.open(config.storage.directory, { maxQueueBytes: config.storage.max_queue_bytes }));
-    const memory = (this.memory = new MemoryGuard({ limitBytes: config.limits.memory_mib * 1024 * 1024, log: log.child({ component: 'memory' }) }));
+    parts.push(stopping('storage', () => store.close()));
+    const memory = new MemoryGuard({ limitBytes: config.limits.memory_mib * 1024 * 1024, log: log.child({ component: 'memory' }) });
+    parts.push(stopping('memory', () => memory.close()));
+    parts.push(stopping('queue gauges', this.registerQueueGauges(store)));
+    if (transports) {
+      parts.push(
+        stopping('transports', async () => {
+          for (const t of new Set(Object.values(transports))) await t.close().catch(() => undefined);
+        }),
+      );
+    }
     const writers = {} as { [S in Signal]: QueueWriter<S> };
+    const senders: QueueSender[] = [];
     for (const signal of SIGNALS) {
       // export.enabled false: no sender; the writers keep only the checkpoints.
-      const sender = this.transports
+      const sender = transports
         ? new QueueSender({
             signal,
             store,
-            transport: this.transports[signal],
+            transport: transports[signal],
             telemetry,
             log: log.child({ component: `exporter/${signal}` }),
             batch: batchOptions(config, signal),
@@ -99,7 +133,7 @@ export class Sidecar {
             concurrency: config.export.concurrency,
           })
         : undefined;
-      if (sender) this.senders.push(sender);
+      if (sender) senders.push(sender);
       (writers as Record<Signal, QueueWriter<Signal>>)[signal] = new QueueWriter(signal, store, {
         discard: !exporting,
         compress: { level: config.export.otlp.compression_level, aboveBytes: config.storage.compress_above },
@@ -109,49 +143,47 @@ export class Sidecar {
         limits: batchOptions(config, signal),
       });
     }
-    this.writers = Object.values(writers);
-    this.registerQueueGauges(store);
+    parts.push(this.exporters(senders));
+    parts.push(
+      stopping('queue writers', () => {
+        for (const w of Object.values(writers)) w.close();
+      }),
+    );
 
     const stages = buildStages({ config, log, telemetry });
-    const logsNext = this.buildSampler(writers.logs, stages);
+    const sampler = this.buildSampler(writers.logs, stages);
+    // The sampler after the stages: it stops after the receivers, and writes what it holds before the writers close.
+    parts.push(...stages.components);
+    if (sampler) parts.push(sampler);
+    const logsNext: Consumer<LogBatch> & Checkpoints = sampler ?? writers.logs;
+    const { debug, limits } = config;
+    // After the index it reads: it stops first.
+    if (debug.endpoint && stages.index) {
+      parts.push(new DebugServer({ endpoint: debug.endpoint, token: debug.token, maxConnections: limits.max_connections, index: stages.index, serviceGraph: stages.serviceGraph, log: log.child({ component: 'debug' }) }));
+    }
     // Encoded once, for the queue and the trace index alike; neither needs it when both are off.
     const encode = exporting || config.correlation.enabled;
+    const logs = new Pipeline<LogBatch>(logsNext, stages.logs.processors, stages.logs.observers, encode ? encodeLogBatch : undefined);
     const consumers = {
-      logs: new Pipeline<LogBatch>(logsNext, stages.logs.processors, stages.logs.observers, encode ? encodeLogBatch : undefined),
+      files: new RecordBuilder({ config, log, telemetry }, logs),
+      logs,
       traces: new Pipeline<TraceBatch>(writers.traces, stages.traces.processors, stages.traces.observers, encode ? encodeTraceBatch : undefined),
       metrics: writers.metrics,
     };
     this.graphConsumers = consumers;
-    this.receivers = buildReceivers({ config, log, telemetry, store, consumers, admit: () => memory.admit() });
-    this.components = stages.components;
-    const { debug, limits } = config;
-    // Before the index in the list: it stops before the index it reads is cleared.
-    if (debug.endpoint && stages.index) {
-      this.components.unshift(
-        new DebugServer({ endpoint: debug.endpoint, token: debug.token, maxConnections: limits.max_connections, index: stages.index, serviceGraph: stages.serviceGraph, log: log.child({ component: 'debug' }) }),
-      );
-    }
-
-    // Exporters first, receivers last.
-    for (const s of this.senders) await s.start();
-    try {
-      for (const c of this.components) await c.start();
-      for (const r of this.receivers) await r.start();
-    } catch (err) {
-      await this.stop(Date.now() + 5000);
-      throw err;
-    }
+    this.receivers = buildReceivers({ config, log, telemetry, checkpoints: logsNext, consumers, admit: () => memory.admit() });
+    parts.push(...this.receivers);
   }
 
   /**
-   * The log sampler between the logs pipeline and its queue writer, when `logs.sampling.enabled`:
-   * it sees the trace batches too (local roots and errors decide) and runs as a component, so that
-   * it decides and writes what it holds after the receivers stopped and before the writers close.
+   * The log sampler between the logs pipeline and its queue writer, when `logs.sampling.enabled`.
+   * It sees the trace batches too (local roots and errors decide), and the file receiver's
+   * checkpoints saved outside batches go through it, so that none passes a held record.
    */
-  private buildSampler(writer: Consumer<LogBatch>, stages: PipelineStages): Consumer<LogBatch> {
+  private buildSampler(writer: QueueWriter<'logs'>, stages: PipelineStages): LogSampler | undefined {
     const s = this.config.logs.sampling;
-    if (!s.enabled) return writer;
-    const sampler = new LogSampler(writer, {
+    if (!s.enabled) return undefined;
+    const sampler = new LogSampler(writer, writer, {
       ratio: s.ratio,
       slowThresholdMs: s.slow_threshold,
       decisionWaitMs: s.decision_wait,
@@ -160,39 +192,33 @@ export class Sidecar {
       log: this.deps.log.child({ component: 'log_sampling' }),
     });
     stages.traces.observers.push(sampler.traces);
-    stages.components.push(sampler);
     return sampler;
   }
 
-  /** Stop receiving, drain what can be sent before `deadline` (ms since epoch), close the store. */
-  stop(deadline: number): Promise<void> {
-    this.stopping ??= this.doStop(deadline);
-    return this.stopping;
+  /** The senders as one part: started together; at stop they send what is queued until the deadline, then stop. */
+  private exporters(senders: QueueSender[]): Component {
+    return {
+      name: 'exporters',
+      start: async () => {
+        for (const s of senders) await s.start();
+      },
+      flush: async () => {
+        for (const s of senders) await s.flush();
+      },
+      stop: async () => {
+        const remaining = Math.max(0, this.drainUntil - Date.now() - 500);
+        await Promise.race([Promise.all(senders.map((s) => s.flush())), sleep(remaining)]);
+        await stopInReverse(senders, (err, s) => this.deps.log.error({ err, component: s.name }, 'component failed to stop'));
+      },
+    };
   }
 
-  private async doStop(deadline: number): Promise<void> {
-    const { log } = this.deps;
-    await stopAll(this.receivers, log);
-    await stopAll(this.components, log);
-    for (const w of this.writers) w.close();
-    const remaining = Math.max(0, deadline - Date.now() - 500);
-    await Promise.race([Promise.all(this.senders.map((s) => s.flush())), sleep(remaining)]);
-    await stopAll(this.senders, log);
-    for (const t of new Set(Object.values(this.transports ?? {}))) await t.close().catch(() => undefined);
-    this.removeCollector?.();
-    this.memory?.close();
-    this.store?.close();
-  }
-
-  private registerQueueGauges(store: Store): void {
+  /** The queue's bytes and oldest age per signal as gauges; returns what removes them. */
+  private registerQueueGauges(store: Store): () => void {
     const { telemetry } = this.deps;
-    const bytes = telemetry.gauge({ name: 'tracetail_export_queue_bytes', help: 'Bytes waiting in the on-disk export queue.', labelNames: ['signal'] as const });
-    const age = telemetry.gauge({
-      name: 'tracetail_export_queue_oldest_age_seconds',
-      help: 'Age of the oldest item waiting in the export queue; 0 when empty.',
-      labelNames: ['signal'] as const,
-    });
-    this.removeCollector = telemetry.addCollector(() => {
+    const bytes = telemetry.gauge(METRICS.exportQueueBytes);
+    const age = telemetry.gauge(METRICS.exportQueueOldestAge);
+    return telemetry.addCollector(() => {
       const now = Date.now();
       for (const signal of SIGNALS) {
         const s = store.queueStats(signal);
@@ -200,16 +226,6 @@ export class Sidecar {
         age.labels({ signal }).set(s.oldestCreatedAt === null ? 0 : Math.max(0, (now - s.oldestCreatedAt) / 1000));
       }
     });
-  }
-}
-
-async function stopAll(components: readonly Component[], log: Logger): Promise<void> {
-  for (const c of components) {
-    try {
-      await c.stop();
-    } catch (err) {
-      log.error({ err, component: c.name }, 'component failed to stop');
-    }
   }
 }
 

@@ -5,8 +5,8 @@
 import { TraceContextEnricher } from '../../dist/processors/trace-context/enricher.js';
 import { TraceContextExtractor } from '../../dist/processors/trace-context/extract.js';
 import { LineSplitter } from '../../dist/receivers/files/line-splitter.js';
-import { createLineParser } from '../../dist/receivers/files/parse.js';
-import { toLogRecord } from '../../dist/receivers/files/record.js';
+import { createLineParser } from '../../dist/processors/parse/parse.js';
+import { toLogRecord } from '../../dist/processors/parse/record.js';
 import { logLines } from './log-lines.mjs';
 
 const [kind, lines, rounds] = [process.argv[2], Number(process.argv[3]), Number(process.argv[4])];

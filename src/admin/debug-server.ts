@@ -1,5 +1,5 @@
 /**
- * The debug server on `debug.endpoint` (SPEC.md §3): the trace API over the correlation index
+ * The debug server on `debug.endpoint` (the README's Debug API): the trace API over the correlation index
  * and a small page over it. Loopback by default; with `debug.token` set, the API wants
  * `Authorization: Bearer <token>` (compared in constant time). Without a token, requests must name
  * a loopback host, so that a web page elsewhere cannot reach the API by DNS rebinding. The page

@@ -1,5 +1,5 @@
 /**
- * The standard OpenTelemetry environment variables (SPEC.md §2), read here and nowhere else.
+ * The standard OpenTelemetry environment variables (the README's Configuration), read here and nowhere else.
  * Precedence follows the OTel specification: a signal-specific variable beats the generic one,
  * and the variables beat the file; OTEL_SERVICE_NAME beats `service.name` inside
  * OTEL_RESOURCE_ATTRIBUTES, which beats the file.

@@ -1,5 +1,5 @@
 /**
- * The one schema of tracetail's configuration file (SPEC.md §2). Every key is optional; the
+ * The one schema of tracetail's configuration file (the README's Configuration). Every key is optional; the
  * defaults here are the documented defaults, and the README's reference table is generated from
  * the `doc()` metadata below (a test fails when the two drift).
  */

@@ -12,12 +12,12 @@
  *   use, the live memory (V8 heap used + external memory, which includes Buffers) plus the
  *   process's fixed footprint (RSS minus live memory when the guard started: binary, code,
  *   runtime). Refuse while that is above the limit;
- * - RSS above the limit + 20% (SPEC.md §6's bound): refuse whatever the live memory, until a
+ * - RSS above the limit + 20% (the delivery promise's bound): refuse whatever the live memory, until a
  *   collection brings it back.
  */
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { MemoryLimitError } from '../errors.js';
+import { MemoryLimitError, RETRY_AFTER_MS } from '../errors.js';
 import type { Logger } from '../logger.js';
 
 export interface MemoryGuardOptions {
@@ -36,7 +36,7 @@ export interface MemoryGuardOptions {
   log?: Logger;
 }
 
-/** Above limit x HARD_FACTOR input is refused whatever the live memory (SPEC.md §6). */
+/** Above limit x HARD_FACTOR input is refused whatever the live memory (the README's Delivery promise). */
 export const HARD_FACTOR = 1.2;
 const COLLECT_INTERVAL_MS = 1000;
 
@@ -130,7 +130,7 @@ export class MemoryGuard {
       this.reason === 'hard'
         ? `resident ${mibs(this.rssSample)} MiB > limits.memory_mib ${mibs(this.o.limitBytes)} MiB + 20%`
         : `in use ${mibs(this.inUseBytes)} MiB (resident ${mibs(this.rssSample)} MiB) > limits.memory_mib ${mibs(this.o.limitBytes)} MiB`;
-    throw new MemoryLimitError(`memory limit reached (${what})`, this.o.retryAfterMs ?? 1000);
+    throw new MemoryLimitError(`memory limit reached (${what})`, this.o.retryAfterMs ?? RETRY_AFTER_MS.memoryLimit);
   }
 
   private report(): void {

@@ -16,10 +16,11 @@
 import { BaseComponent } from '../component.js';
 import type { Signal } from '../otlp/signals.js';
 import { RateLimitedLog, type Logger } from '../logger.js';
-import type { Telemetry } from '../metrics/telemetry.js';
+import { childrenAtZero, type Telemetry } from '../metrics/telemetry.js';
 import type { QueueEntry, Store } from '../storage/store.js';
 import { BREAKER_STATE_VALUE, RetryPolicy, type BreakerState, type RetryPolicyOptions } from './retry-policy.js';
 import type { SendResult, Transport } from './transport.js';
+import { METRICS } from '../metrics/catalogue.js';
 
 export interface BatchOptions {
   maxItems: number;
@@ -94,18 +95,9 @@ export class QueueSender extends BaseComponent {
     this.maxBytes = o.batch.maxBytes;
     this.concurrency = o.concurrency ?? 1;
     this.limitedLog = new RateLimitedLog(o.log);
-    const items = telemetry.counter({
-      name: 'tracetail_export_items_total',
-      help: 'Items (spans, log records, metric data points) by export outcome: sent, retried (per failed attempt), rejected by the backend in a partial success, dropped after a permanent refusal.',
-      labelNames: ['signal', 'outcome'] as const,
-    });
-    this.items = Object.fromEntries(EXPORT_OUTCOMES.map((outcome) => [outcome, bound(items, { signal, outcome })])) as QueueSender['items'];
-    const duration = telemetry.histogram({
-      name: 'tracetail_export_request_duration_seconds',
-      help: 'Duration of export requests by result: success (partial successes included), retryable, permanent.',
-      labelNames: ['signal', 'result'] as const,
-      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-    });
+    const items = telemetry.counter(METRICS.exportItems);
+    this.items = childrenAtZero(items, { signal }, 'outcome', EXPORT_OUTCOMES);
+    const duration = telemetry.histogram(METRICS.exportRequestDuration);
     this.duration = Object.fromEntries(
       REQUEST_RESULTS.map((result) => {
         const child = duration.labels({ signal, result });
@@ -113,21 +105,9 @@ export class QueueSender extends BaseComponent {
         return [result, child];
       }),
     ) as unknown as QueueSender['duration'];
-    this.retries = bound(
-      telemetry.counter({
-        name: 'tracetail_export_retries_total',
-        help: 'Export requests that failed in a retryable way (429, 502, 503, 504, connection errors, timeouts) and will be sent again.',
-        labelNames: ['signal'] as const,
-      }),
-      { signal },
-    );
-    const breakerGauge = telemetry
-      .gauge({
-        name: 'tracetail_export_breaker_state',
-        help: 'Circuit breaker of the export: 0 closed (sending), 1 open (backend left alone between probes), 2 half-open (a probe in flight).',
-        labelNames: ['signal'] as const,
-      })
-      .labels({ signal });
+    this.retries = telemetry.counter(METRICS.exportRetries).labels({ signal });
+    this.retries.inc(0);
+    const breakerGauge = telemetry.gauge(METRICS.exportBreakerState).labels({ signal });
     breakerGauge.set(0);
     this.policy = new RetryPolicy({ ...RETRY_DEFAULTS, ...o.retry }, (state, previous) => {
       breakerGauge.set(BREAKER_STATE_VALUE[state]);
@@ -370,11 +350,4 @@ function addUp(batch: Batch): Batch {
     batch.requestBytes += e.requestBytes;
   }
   return batch;
-}
-
-/** A bound child that exists from start-up at 0, so dashboards see the series before the first event. */
-function bound<T extends string>(counter: { labels(l: Partial<Record<T, string>>): Child }, labels: Partial<Record<T, string>>): Child {
-  const child = counter.labels(labels);
-  child.inc(0);
-  return child;
 }

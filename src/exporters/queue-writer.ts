@@ -13,10 +13,12 @@ import { gzip as gzipCallback } from 'node:zlib';
 import type { Consumer } from '../component.js';
 import type { Signal } from '../otlp/signals.js';
 import { isBackpressure, StoppedError, type BackpressureError } from '../errors.js';
-import type { Telemetry } from '../metrics/telemetry.js';
+import { childrenAtZero, type Telemetry } from '../metrics/telemetry.js';
 import type { BatchOf, LogBatch, MetricBatch, TraceBatch } from '../pipeline/batches.js';
+import type { Checkpoint, Checkpoints } from '../pipeline/checkpoints.js';
 import type { NewQueueEntry, Store } from '../storage/store.js';
 import { encodeWithin, type EncodedPart, type SplitLimits } from './split-request.js';
+import { METRICS } from '../metrics/catalogue.js';
 
 export interface QueueWriterOptions {
   /** Called after every write so the sender can wake up. */
@@ -51,7 +53,7 @@ const REFUSAL_REASON: Record<BackpressureError['code'], string> = {
   TT_STOPPED: 'stopping',
 };
 
-export class QueueWriter<S extends Signal> implements Consumer<BatchOf[S]> {
+export class QueueWriter<S extends Signal> implements Consumer<BatchOf[S]>, Checkpoints {
   private stopped = false;
   private readonly refusals?: Record<string, { inc(): void }>;
 
@@ -61,18 +63,20 @@ export class QueueWriter<S extends Signal> implements Consumer<BatchOf[S]> {
     private readonly options: QueueWriterOptions = {},
   ) {
     if (options.telemetry) {
-      const counter = options.telemetry.counter({
-        name: 'tracetail_export_queue_refusals_total',
-        help: 'Batches refused at the entry of the export queue (the sender is told to retry later; nothing is lost), by reason: queue_full, memory_limit, stopping.',
-        labelNames: ['signal', 'reason'] as const,
-      });
-      this.refusals = {};
-      for (const reason of Object.values(REFUSAL_REASON)) {
-        const child = counter.labels({ signal, reason });
-        child.inc(0);
-        this.refusals[reason] = child;
-      }
+      this.refusals = childrenAtZero(options.telemetry.counter(METRICS.exportQueueRefusals), { signal }, 'reason', Object.values(REFUSAL_REASON));
     }
+  }
+
+  all<T = unknown>(): { key: string; data: T }[] {
+    return this.store.allCheckpoints<T>();
+  }
+
+  save(checkpoints: readonly Checkpoint[]): void {
+    this.store.saveCheckpoints(checkpoints);
+  }
+
+  delete(key: string): void {
+    this.store.deleteCheckpoint(key);
   }
 
   /** Refuse further batches (the graph is stopping). */

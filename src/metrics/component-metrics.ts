@@ -8,6 +8,7 @@
 import type { Counter } from 'prom-client';
 import { RateLimitedLog, type Logger } from '../logger.js';
 import type { Telemetry } from './telemetry.js';
+import { METRICS } from './catalogue.js';
 
 type Child = ReturnType<Counter<string>['labels']>;
 
@@ -24,21 +25,9 @@ export class ComponentMetrics<R extends string = string, S extends string = stri
   private readonly errorsBy: Record<string, Child> = {};
 
   constructor(telemetry: Telemetry, component: string, spec: ComponentMetricsSpec<R, S>) {
-    const received = telemetry.counter({
-      name: 'tracetail_component_received_items_total',
-      help: 'Items (spans, log records) a component took in.',
-      labelNames: ['component'] as const,
-    });
-    const discarded = telemetry.counter({
-      name: 'tracetail_component_discarded_items_total',
-      help: 'Items a component did not pass on, by reason; intentional="true" when that is by design.',
-      labelNames: ['component', 'reason', 'intentional'] as const,
-    });
-    const errors = telemetry.counter({
-      name: 'tracetail_component_errors_total',
-      help: 'Errors inside a component, by stage.',
-      labelNames: ['component', 'stage'] as const,
-    });
+    const received = telemetry.counter(METRICS.componentReceived);
+    const discarded = telemetry.counter(METRICS.componentDiscarded);
+    const errors = telemetry.counter(METRICS.componentErrors);
     this.received = received.labels({ component });
     this.received.inc(0);
     for (const [reason, { intentional }] of Object.entries(spec.discarded) as [R, { intentional: boolean }][]) {

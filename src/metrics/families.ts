@@ -6,6 +6,7 @@
 import type { Metric } from 'prom-client';
 import type { Telemetry } from './telemetry.js';
 import { SeriesFamily, type FamilyOptions } from './series-family.js';
+import { METRICS, type MetricSpec } from './catalogue.js';
 
 interface Owned {
   families: Map<string, SeriesFamily>;
@@ -15,27 +16,15 @@ interface Owned {
 const owned = new WeakMap<Telemetry, Owned>();
 
 function overflowCounter(telemetry: Telemetry) {
-  return telemetry.counter({
-    name: 'tracetail_series_overflow_total',
-    help: 'Updates that went to the overflow series (otel_metric_overflow="true") because the metric had max_series_per_metric series.',
-    labelNames: ['metric'] as const,
-  });
+  return telemetry.counter(METRICS.seriesOverflow);
 }
 
 function state(telemetry: Telemetry): Owned {
   let s = owned.get(telemetry);
   if (s) return s;
   const overflow = overflowCounter(telemetry);
-  const series = telemetry.gauge({
-    name: 'tracetail_metric_series',
-    help: 'Series (label sets) a budgeted metric has now, the overflow series not included.',
-    labelNames: ['metric'] as const,
-  });
-  const removed = telemetry.counter({
-    name: 'tracetail_metric_series_removed_total',
-    help: 'Series removed because they were not updated for metrics.series_idle_timeout.',
-    labelNames: ['metric'] as const,
-  });
+  const series = telemetry.gauge(METRICS.metricSeries);
+  const removed = telemetry.counter(METRICS.metricSeriesRemoved);
   s = { families: new Map(), overflow };
   const families = s.families;
   telemetry.addCollector(() => {
@@ -79,7 +68,7 @@ function releaseFamily(telemetry: Telemetry, family: SeriesFamily): void {
   s.families.delete(family.name);
   if (telemetry.registry.getSingleMetric(family.name) === (family as unknown as Metric)) telemetry.registry.removeSingleMetric(family.name);
   s.overflow.remove({ metric: family.name });
-  for (const name of ['tracetail_metric_series', 'tracetail_metric_series_removed_total']) {
+  for (const name of [METRICS.metricSeries.name, METRICS.metricSeriesRemoved.name]) {
     (telemetry.registry.getSingleMetric(name) as { remove(labels: object): void } | undefined)?.remove({ metric: family.name });
   }
 }
@@ -89,4 +78,9 @@ export function retainFamilies(telemetry: Telemetry, keep: ReadonlySet<string>):
   for (const family of [...state(telemetry).families.values()]) {
     if (!keep.has(family.name)) releaseFamily(telemetry, family);
   }
+}
+
+/** The name, help, type and labels of a budgeted family declared in the catalogue. */
+export function familyOf(spec: MetricSpec): Pick<FamilyOptions, 'name' | 'help' | 'type' | 'labelNames'> {
+  return { name: spec.name, help: spec.help, type: spec.type as FamilyOptions['type'], labelNames: [...spec.labelNames] };
 }

@@ -12,12 +12,11 @@ import type { LogBatch } from '../pipeline/batches.js';
 import type { Observer } from '../pipeline/pipeline.js';
 import { hasTraceContext, SEVERITIES, severityOf, type Severity } from '../otlp/severity.js';
 import { GuardedObserver } from './component-metrics.js';
-import { acquireFamily } from './families.js';
+import { METRICS } from './catalogue.js';
+import { acquireFamily, familyOf } from './families.js';
 import { KEY_SEP, type SeriesFamily } from './series-family.js';
 import type { Telemetry } from './telemetry.js';
 
-export const LOG_RECORDS_METRIC = 'tracetail_log_records_total';
-const LOG_FILE_RECORDS_METRIC = 'tracetail_log_file_records_total';
 /** The transport of batches the file receiver builds. */
 const FILE_TRANSPORT = 'file';
 const FILE_PATH_ATTRIBUTE = 'log.file.path';
@@ -41,19 +40,13 @@ export class LogMetrics extends GuardedObserver<LogBatch> implements Observer<Lo
   constructor(private readonly o: LogMetricsOptions) {
     super('log_metrics', o.telemetry, o.log, {});
     this.records = acquireFamily(o.telemetry, {
-      name: LOG_RECORDS_METRIC,
-      help: 'Log records by service, severity and whether they carry trace context (present or absent).',
-      type: 'counter',
-      labelNames: ['service_name', 'severity', 'trace_context'],
+      ...familyOf(METRICS.logRecords),
       exemplars: true,
       maxSeries: o.maxSeries,
       idleTimeoutMs: o.idleTimeoutMs,
     });
     this.fileRecords = acquireFamily(o.telemetry, {
-      name: LOG_FILE_RECORDS_METRIC,
-      help: 'Log records read from each log file, by severity.',
-      type: 'counter',
-      labelNames: ['path', 'severity'],
+      ...familyOf(METRICS.logFileRecords),
       maxSeries: o.maxSeries,
       idleTimeoutMs: o.idleTimeoutMs,
     });

@@ -19,6 +19,7 @@ import { hasTraceContext, severityOf } from '../otlp/severity.js';
 import { DEFAULT_RULE_BUCKETS, VALUE_UNITS, type MetricRule } from './rule-schema.js';
 import { KEY_SEP, type SeriesFamily } from './series-family.js';
 import type { Telemetry } from './telemetry.js';
+import { METRICS } from './catalogue.js';
 
 /** What a field resolves to: an attribute value, or text (a capture, the body, a severity). */
 type FieldValue = AnyValue | string | undefined;
@@ -255,11 +256,7 @@ export class RuleMetrics extends GuardedObserver<LogBatch> implements Observer<L
   constructor(o: RuleMetricsOptions) {
     super('metric_rules', o.telemetry, o.log, {});
     this.rules = o.rules.map((rule) => new CompiledRule(rule, o.telemetry, o));
-    const records = o.telemetry.counter({
-      name: 'tracetail_metric_rule_records_total',
-      help: 'Log records a metrics rule selected, by result: recorded, or skipped because the value field was missing, not a number or negative (counters).',
-      labelNames: ['rule', 'result'] as const,
-    });
+    const records = o.telemetry.counter(METRICS.metricRuleRecords);
     // Rules removed by a reload take their self-metric series with them.
     const names = new Set(this.rules.map((r) => r.rule.name));
     for (const name of ruleNamesOf.get(o.telemetry) ?? []) {

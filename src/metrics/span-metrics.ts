@@ -1,5 +1,5 @@
 /**
- * RED metrics from spans (SPEC.md §5): a calls counter and a duration histogram in seconds per
+ * RED metrics from spans (the README's Metrics): a calls counter and a duration histogram in seconds per
  * service, span name, kind and status code (plus configured dimensions), with `trace_id`/`span_id`
  * exemplars on both. Names follow the Collector's spanmetrics connector (`naming: otel`) or
  * Grafana Tempo's metrics-generator (`naming: tempo`).
@@ -17,7 +17,8 @@ import { acquireFamily } from './families.js';
 import { sanitizeLabelName } from './rule-schema.js';
 import { KEY_SEP, type Series, type SeriesFamily } from './series-family.js';
 import { SpanDedupe } from './span-dedupe.js';
-import type { Telemetry } from './telemetry.js';
+import { childrenAtZero, type Telemetry } from './telemetry.js';
+import { METRICS } from './catalogue.js';
 
 export type SpanMetricsNaming = 'otel' | 'tempo';
 
@@ -78,14 +79,7 @@ export class SpanMetrics extends GuardedObserver<TraceBatch, 'duplicate'> implem
       help: 'Span durations in seconds by service, span name, kind and status code.',
     });
     this.dedupe = o.dedupeMaxSpans > 0 ? new SpanDedupe(o.dedupeWindowMs, o.dedupeMaxSpans) : undefined;
-    const evictions = o.telemetry.counter({
-      name: 'tracetail_span_dedupe_evictions_total',
-      help: 'Span ids forgotten by span-metrics deduplication: expired (the window passed) or capacity (dedupe_max_spans reached early; a retry of such a span would be counted twice).',
-      labelNames: ['reason'] as const,
-    });
-    this.evictions = { expired: evictions.labels({ reason: 'expired' }), capacity: evictions.labels({ reason: 'capacity' }) };
-    this.evictions.expired.inc(0);
-    this.evictions.capacity.inc(0);
+    this.evictions = childrenAtZero(o.telemetry.counter(METRICS.spanDedupeEvictions), {}, 'reason', ['expired', 'capacity'] as const);
   }
 
   /** The names of the families this observer owns (kept across a reload). */

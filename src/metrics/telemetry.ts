@@ -5,6 +5,7 @@
  */
 import client from 'prom-client';
 import { VERSION } from '../version.js';
+import { METRICS, type MetricSpec } from './catalogue.js';
 
 export type Labels<T extends string> = Partial<Record<T, string | number>>;
 
@@ -23,21 +24,24 @@ export class Telemetry {
         this.registry.removeSingleMetric(name);
       }
     }
-    this.gauge({ name: 'tracetail_build_info', help: 'Build information; the value is always 1.', labelNames: ['version', 'nodejs_version'] })
+    this.gauge(METRICS.buildInfo)
       .labels({ version: VERSION, nodejs_version: process.version })
       .set(1);
   }
 
-  counter<T extends string>(config: client.CounterConfiguration<T>): client.Counter<T> {
-    return (this.registry.getSingleMetric(config.name) as client.Counter<T>) ?? new client.Counter({ ...config, registers: [this.registry] });
+  counter<T extends string>(spec: MetricSpec<T>): client.Counter<T> {
+    return (this.registry.getSingleMetric(spec.name) as client.Counter<T>) ?? new client.Counter({ ...configOf(spec), registers: [this.registry] });
   }
 
-  gauge<T extends string>(config: client.GaugeConfiguration<T>): client.Gauge<T> {
-    return (this.registry.getSingleMetric(config.name) as client.Gauge<T>) ?? new client.Gauge({ ...config, registers: [this.registry] });
+  gauge<T extends string>(spec: MetricSpec<T>): client.Gauge<T> {
+    return (this.registry.getSingleMetric(spec.name) as client.Gauge<T>) ?? new client.Gauge({ ...configOf(spec), registers: [this.registry] });
   }
 
-  histogram<T extends string>(config: client.HistogramConfiguration<T>): client.Histogram<T> {
-    return (this.registry.getSingleMetric(config.name) as client.Histogram<T>) ?? new client.Histogram({ ...config, registers: [this.registry] });
+  histogram<T extends string>(spec: MetricSpec<T>): client.Histogram<T> {
+    return (
+      (this.registry.getSingleMetric(spec.name) as client.Histogram<T>) ??
+      new client.Histogram({ ...configOf(spec), buckets: spec.buckets ? [...spec.buckets] : undefined, registers: [this.registry] })
+    );
   }
 
   /** Run `fn` before every scrape (to set gauges); returns the function that removes it. */
@@ -49,4 +53,23 @@ export class Telemetry {
   async collect(): Promise<void> {
     for (const fn of this.collectors) await fn();
   }
+}
+
+function configOf<T extends string>(spec: MetricSpec<T>): { name: string; help: string; labelNames: T[] } {
+  return { name: spec.name, help: spec.help, labelNames: [...spec.labelNames] };
+}
+
+/** Children of `metric` with `fixed` labels and `label` at each of `values`, each created at 0 (so that every known series exists from start-up). */
+export function childrenAtZero<T extends string, V extends string>(
+  metric: client.Counter<T>,
+  fixed: Partial<Record<NoInfer<T>, string>>,
+  label: NoInfer<T>,
+  values: readonly V[],
+): Record<V, client.Counter.Internal> {
+  const out = {} as Record<V, client.Counter.Internal>;
+  for (const v of values) {
+    out[v] = metric.labels({ ...fixed, [label]: v } as Partial<Record<T, string>>);
+    out[v].inc(0);
+  }
+  return out;
 }

@@ -5,7 +5,7 @@
  * (`LogRecord.encodedAttributes`); the request encoder copies them; whoever wants the attributes
  * as objects decodes them (decodeAttributes).
  *
- * Values map as for every parsed field (SPEC.md §4, toAnyValue): a string is a stringValue; a
+ * Values map as for every parsed field (the README's Log files): a string is a stringValue; a
  * number an intValue when it is a safe integer (JSON keeps no fraction of `12.0`), else a
  * doubleValue; a boolean a boolValue; null an empty AnyValue; an array an arrayValue; an object a
  * kvlistValue (keys in their order). A value nested deeper than protobuf decoders take is kept as

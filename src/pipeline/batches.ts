@@ -1,6 +1,35 @@
 /** What stages hand each other: batches, never single records. */
 import type { ResourceLogs, ResourceSpans } from '../otlp/types.js';
-import type { Checkpoint } from '../storage/store.js';
+import type { Checkpoint } from './checkpoints.js';
+
+/** The log file a record was read from. */
+export interface LogFile {
+  path: string;
+  name: string;
+}
+
+/** One record: a line, or a multiline group (lines joined with "\n"). */
+export interface RawRecord {
+  text: string;
+  /** Offset just past the last line of the record. */
+  end: number;
+  truncated: boolean;
+}
+
+/** Records as a source cut them from one file, not parsed yet. */
+export interface FileRecords {
+  file: LogFile;
+  records: RawRecord[];
+}
+
+/**
+ * What the file receiver hands on: raw records by file, with the checkpoints of every file they
+ * come from (committed with the records, atomically). The parse stage makes a LogBatch of it.
+ */
+export interface RawLogBatch {
+  files: FileRecords[];
+  checkpoints: Checkpoint[];
+}
 
 export interface LogBatch {
   resourceLogs: ResourceLogs[];

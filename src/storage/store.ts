@@ -11,8 +11,9 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import type { Checkpoint } from '../pipeline/checkpoints.js';
 import { SIGNALS, type Signal } from '../otlp/signals.js';
-import { EnvironmentError, QueueFullError } from '../errors.js';
+import { EnvironmentError, QueueFullError, RETRY_AFTER_MS } from '../errors.js';
 import { Segments } from './segments.js';
 
 /**
@@ -54,11 +55,6 @@ export interface NewQueueEntry {
   requestBytes?: number;
 }
 
-export interface Checkpoint {
-  key: string;
-  /** Owned by the writer (the files receiver); stored as JSON. */
-  data: unknown;
-}
 
 export interface QueueStats {
   entries: number;
@@ -239,7 +235,7 @@ export class Store {
     if (bytes > 0 && !this.hasRoom(bytes)) {
       throw new QueueFullError(
         `export queue is full (${this.totalBytes} of ${this.options.maxQueueBytes} bytes)`,
-        this.options.retryAfterMs ?? 5000,
+        this.options.retryAfterMs ?? RETRY_AFTER_MS.queueFull,
       );
     }
     const now = Date.now();
@@ -261,7 +257,7 @@ export class Store {
       for (const p of places) this.segments[p.signal].abandon(p.segment);
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOSPC' || code === 'EDQUOT' || code === 'SQLITE_FULL') {
-        throw new QueueFullError(`the storage directory is full (${code}); the export queue takes nothing more until it has room`, this.options.retryAfterMs ?? 5000);
+        throw new QueueFullError(`the storage directory is full (${code}); the export queue takes nothing more until it has room`, this.options.retryAfterMs ?? RETRY_AFTER_MS.queueFull);
       }
       throw err;
     }

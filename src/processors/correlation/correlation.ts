@@ -6,7 +6,7 @@
 import { BaseComponent } from '../../component.js';
 import type { Config } from '../../config/load.js';
 import type { Logger } from '../../logger.js';
-import type { Telemetry } from '../../metrics/telemetry.js';
+import { childrenAtZero, type Telemetry } from '../../metrics/telemetry.js';
 import type { Gauge } from 'prom-client';
 import { GuardedObserver } from '../../metrics/component-metrics.js';
 import { countItems } from '../../otlp/codec.js';
@@ -14,6 +14,7 @@ import type { LogBatch, TraceBatch } from '../../pipeline/batches.js';
 import type { Observer, Processor } from '../../pipeline/pipeline.js';
 import { ResourceInheritance } from './resource-inheritance.js';
 import { TraceIndex, type CorrelationResult, type EvictionReason } from './trace-index.js';
+import { METRICS } from '../../metrics/catalogue.js';
 
 const RESULTS: readonly CorrelationResult[] = ['matched', 'unmatched', 'no_context'];
 const EVICTIONS: readonly EvictionReason[] = ['expired', 'memory', 'shutdown'];
@@ -62,23 +63,9 @@ export class Correlation extends BaseComponent {
   constructor(options: CorrelationOptions) {
     super('correlation');
     const { config, telemetry } = options;
-    const results = telemetry.counter({
-      name: 'tracetail_correlation_log_records_total',
-      help: 'Log records by correlation result: matched (their trace was seen in spans), unmatched (trace context but no span within correlation.window), no_context.',
-      labelNames: ['result'] as const,
-    });
-    const resultChildren = Object.fromEntries(RESULTS.map((r) => [r, results.labels({ result: r })])) as Record<CorrelationResult, ReturnType<typeof results.labels>>;
-    const evictions = telemetry.counter({
-      name: 'tracetail_correlation_traces_evicted_total',
-      help: 'Traces that left the correlation index: expired (idle past correlation.window), memory (over correlation.max_bytes, least recently active first), shutdown.',
-      labelNames: ['reason'] as const,
-    });
-    const evictionChildren = Object.fromEntries(EVICTIONS.map((r) => [r, evictions.labels({ reason: r })])) as Record<EvictionReason, ReturnType<typeof evictions.labels>>;
-    const enriched = telemetry.counter({
-      name: 'tracetail_correlation_resource_inherited_total',
-      help: 'Log records whose resource took attributes it lacked from a span resource.',
-    });
-    for (const c of [...Object.values(resultChildren), ...Object.values(evictionChildren)]) c.inc(0);
+    const resultChildren = childrenAtZero(telemetry.counter(METRICS.correlationLogRecords), {}, 'result', RESULTS);
+    const evictionChildren = childrenAtZero(telemetry.counter(METRICS.correlationTracesEvicted), {}, 'reason', EVICTIONS);
+    const enriched = telemetry.counter(METRICS.correlationResourceInherited);
     enriched.inc(0);
 
     this.index = new TraceIndex({
@@ -92,8 +79,8 @@ export class Correlation extends BaseComponent {
     });
 
     this.gauges = {
-      traces: telemetry.gauge({ name: 'tracetail_correlation_index_traces', help: 'Traces held in the correlation index.' }),
-      bytes: telemetry.gauge({ name: 'tracetail_correlation_index_bytes', help: 'Estimated memory held by the correlation index.' }),
+      traces: telemetry.gauge(METRICS.correlationIndexTraces),
+      bytes: telemetry.gauge(METRICS.correlationIndexBytes),
     };
     this.telemetry = telemetry;
 

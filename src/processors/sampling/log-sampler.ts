@@ -28,13 +28,14 @@
 import type { Component, Consumer } from '../../component.js';
 import { isBackpressure } from '../../errors.js';
 import { RateLimitedLog, type Logger } from '../../logger.js';
+import { METRICS } from '../../metrics/catalogue.js';
 import type { Telemetry } from '../../metrics/telemetry.js';
 import { spanSeconds } from '../../metrics/span-metrics.js';
 import { idKey, isZeroId } from '../../otlp/id-key.js';
 import type { LogRecord, Resource, ResourceLogs, ScopeLogs, Span } from '../../otlp/types.js';
 import type { LogBatch, TraceBatch } from '../../pipeline/batches.js';
 import type { Observer } from '../../pipeline/pipeline.js';
-import type { Checkpoint } from '../../storage/store.js';
+import type { Checkpoint, Checkpoints } from '../../pipeline/checkpoints.js';
 import { ratioSamples, ratioUpperBound } from './trace-id-ratio.js';
 
 export const SAMPLING_DECISIONS = ['kept_error', 'kept_slow', 'kept_ratio', 'kept_level', 'kept_no_context', 'kept_overflow', 'dropped'] as const;
@@ -82,7 +83,7 @@ interface PendingTrace {
   since: number;
 }
 
-export class LogSampler implements Consumer<LogBatch>, Component {
+export class LogSampler implements Consumer<LogBatch>, Checkpoints, Component {
   readonly name = 'log_sampling';
   /** Sees the trace batches (after they are durable): errors and local roots decide traces. */
   readonly traces: Observer<TraceBatch>;
@@ -107,15 +108,13 @@ export class LogSampler implements Consumer<LogBatch>, Component {
 
   constructor(
     private readonly next: Consumer<LogBatch>,
+    /** Where the source's checkpoints outside batches go (the queue writer's). */
+    private readonly checkpoints: Checkpoints,
     private readonly o: LogSamplerOptions,
   ) {
     this.upperBound = ratioUpperBound(o.ratio);
     this.retainDecisionsMs = Math.max(60_000, 6 * o.decisionWaitMs);
-    const records = o.telemetry.counter({
-      name: 'tracetail_log_sampling_records_total',
-      help: 'Log records read from files, by sampling decision: kept_error, kept_slow, kept_ratio (their trace), kept_level (WARN or above), kept_no_context, kept_overflow (past max_held_bytes), dropped.',
-      labelNames: ['decision'] as const,
-    });
+    const records = o.telemetry.counter(METRICS.logSamplingRecords);
     this.counts = {} as typeof this.counts;
     for (const d of SAMPLING_DECISIONS) {
       const child = records.labels({ decision: d });
@@ -126,14 +125,28 @@ export class LogSampler implements Consumer<LogBatch>, Component {
     this.traces = { name: 'log_sampling', observe: (batch) => this.observeSpans(batch) };
   }
 
+  all<T = unknown>(): { key: string; data: T }[] {
+    return this.checkpoints.all<T>();
+  }
+
+  /** A position saved outside a batch waits behind the held records read before it, like a batch's. */
+  save(checkpoints: readonly Checkpoint[]): void {
+    if (this.waiting.length === 0) return this.checkpoints.save(checkpoints);
+    this.waiting.push({ checkpoints: [...checkpoints], held: 0 });
+  }
+
+  delete(key: string): void {
+    this.checkpoints.delete(key);
+  }
+
   /** Bytes of the records waiting for their trace's decision (an estimate of their size in memory). */
   get held(): { bytes: number; records: number } {
     return { bytes: this.heldBytes, records: this.heldRecords };
   }
 
   async start(): Promise<void> {
-    const bytes = this.o.telemetry.gauge({ name: 'tracetail_log_sampling_held_bytes', help: 'Bytes of log records waiting for their trace\'s sampling decision.' });
-    const records = this.o.telemetry.gauge({ name: 'tracetail_log_sampling_held_records', help: 'Log records waiting for their trace\'s sampling decision.' });
+    const bytes = this.o.telemetry.gauge(METRICS.logSamplingHeldBytes);
+    const records = this.o.telemetry.gauge(METRICS.logSamplingHeldRecords);
     this.removeCollector = this.o.telemetry.addCollector(() => {
       bytes.set(this.heldBytes);
       records.set(this.heldRecords);

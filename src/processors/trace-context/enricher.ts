@@ -1,7 +1,7 @@
 /**
- * Extraction as a per-record step of the file receiver: it reads a parsed line's fields and text,
+ * Extraction as a per-record step of the parse stage: it reads a parsed line's fields and text,
  * sets its trace context, and marks the fields that gave it as taken, so that they are not
- * repeated as attributes (SPEC.md §4: the attributes are the *other* parsed fields). Nested
+ * repeated as attributes (the README's Log files: the attributes are the *other* parsed fields). Nested
  * objects (`dd`, `mdc`, ...) are never taken: they hold more than the ids.
  */
 import type { Config } from '../../config/load.js';
@@ -9,7 +9,7 @@ import type { Telemetry } from '../../metrics/telemetry.js';
 import type { TraceContextExtractor } from './extract.js';
 import { createTraceContextExtractor } from './invalid-ids.js';
 
-/** What the enricher reads and sets on a parsed line (the file receiver's ParsedLine has these). */
+/** What the enricher reads and sets on a parsed line (the parse stage's ParsedLine has these). */
 export interface TraceContextTarget {
   readonly text: string;
   fields: Record<string, unknown> | null;

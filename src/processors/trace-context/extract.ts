@@ -1,5 +1,5 @@
 /**
- * Trace-context extraction (SPEC.md §4): from the parsed fields of one log record (JSON, logfmt or
+ * Trace-context extraction (the README's Log files): from the parsed fields of one log record (JSON, logfmt or
  * regex named groups; flat, dotted or nested) and, only when the fields carry no context, from the
  * text of the line. The result is ready to set on an OTLP LogRecord: a 16-byte trace id, an
  * optional 8-byte span id and the W3C trace flags.

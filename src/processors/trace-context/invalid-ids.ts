@@ -8,17 +8,14 @@ import type { Telemetry } from '../../metrics/telemetry.js';
 import { DEFAULT_TRACE_CONTEXT_OPTIONS, TraceContextExtractor, type TraceContextOptions } from './extract.js';
 import type { InvalidIdSink } from './ids.js';
 import { INVALID_ID_REASONS, type InvalidIdReason } from './ids.js';
+import { METRICS } from '../../metrics/catalogue.js';
 
 const sinks = new WeakMap<Telemetry, InvalidIdSink>();
 
 export function invalidIdSink(telemetry: Telemetry): InvalidIdSink {
   let sink = sinks.get(telemetry);
   if (sink) return sink;
-  const counter = telemetry.counter({
-    name: 'tracetail_trace_context_invalid_ids_total',
-    help: 'Trace or span ids found in log records and refused (never exported as ids), by reason.',
-    labelNames: ['reason'] as const,
-  });
+  const counter = telemetry.counter(METRICS.traceContextInvalidIds);
   const children = INVALID_ID_REASONS.map((reason) => counter.labels({ reason }));
   for (const c of children) c.inc(0);
   const index = new Map<InvalidIdReason, number>(INVALID_ID_REASONS.map((r, i) => [r, i]));

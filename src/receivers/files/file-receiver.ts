@@ -1,8 +1,8 @@
 /**
  * The log-file receiver. Discovery (chokidar) says which files match and when they change; one
- * read loop owns every open file, reads what is new, cuts lines, groups multiline records, parses
- * them and hands batches to the logs pipeline with the checkpoints of the files they came from, so
- * that the records and the offsets reach the store in one transaction.
+ * read loop owns every open file, reads what is new, cuts lines, groups multiline records and
+ * hands them on as raw records (the parse stage makes log records of them) with the checkpoints of
+ * the files they came from, so that the records and the offsets reach the store in one transaction.
  *
  * The loop is the only place that touches files and offsets: discovery events are queued and
  * applied by it, so an event never races a read. When the pipeline pushes back (queue full, memory
@@ -18,12 +18,8 @@ import { basename, dirname, join } from 'node:path';
 import { BaseComponent } from '../../component.js';
 import { isBackpressure } from '../../errors.js';
 import { RateLimitedLog, type Logger } from '../../logger.js';
-import type { LogRecord } from '../../otlp/types.js';
-import { keyValue } from '../../otlp/values.js';
-import { batchOptions } from '../../exporters/index.js';
-import type { LogBatch } from '../../pipeline/batches.js';
-import type { Checkpoint } from '../../storage/store.js';
-import { traceContextEnricher, type TraceContextEnricher } from '../../processors/trace-context/enricher.js';
+import type { FileRecords, LogFile, RawLogBatch } from '../../pipeline/batches.js';
+import type { Checkpoint } from '../../pipeline/checkpoints.js';
 import type { GraphContext, Receiver } from '../receiver.js';
 import { findGzipCopy, gzipFrom } from './compressed.js';
 import { FileDiscovery } from './discovery.js';
@@ -31,11 +27,10 @@ import { FileMetrics, type SkipReason } from './file-metrics.js';
 import { FINGERPRINT_BYTES, fileKey, startsWith } from './fingerprint.js';
 import type { SplitStats } from './line-splitter.js';
 import { MultilineAggregator } from './multiline.js';
-import { createLineParser } from './parse.js';
 import { RecordCutter } from './record-cutter.js';
-import { toLogRecord, type LogFile } from './record.js';
 import { ReadBuffers, TailedFile, type FileCheckpoint, type RotationKind } from './tailed-file.js';
-import type { ParsedLine, RawRecord } from './types.js';
+import type { RawRecord } from './types.js';
+import { METRICS } from '../../metrics/catalogue.js';
 
 /** How long a rotated-away file is still read after its last growth (Fluent Bit's rotate_wait). */
 export const ROTATE_WAIT_MS = 5000;
@@ -90,11 +85,6 @@ export class FileReceiver extends BaseComponent implements Receiver {
   private readonly log: Logger;
   private readonly metrics: FileMetrics;
   private readonly discovery: FileDiscovery;
-  private readonly parse: (text: string) => ParsedLine;
-  /** Whether anything reads a record's attributes: the export, the trace index, metric rules. */
-  private readonly withAttributes: boolean;
-  private readonly enricher: TraceContextEnricher;
-  private readonly resource: LogBatch['resourceLogs'][number]['resource'];
   /** Open files by device:inode, and the paths that name them. */
   private readonly files = new Map<string, TailedFile>();
   private readonly byPath = new Map<string, TailedFile>();
@@ -112,7 +102,9 @@ export class FileReceiver extends BaseComponent implements Receiver {
   /** Rotated files read to their end and closed, by device:inode, with when: never adopted again. */
   private readonly recentlyClosed = new Map<string, number>();
   private readonly buffers = new ReadBuffers(READ_BYTES, READS_AHEAD);
-  private records: LogRecord[] = [];
+  /** Records read and not handed on yet, by file; their count and text bytes. */
+  private records: FileRecords[] = [];
+  private recordCount = 0;
   private recordBytes = 0;
   private touched = new Set<TailedFile>();
   /** Files gone at start whose rest is read from a gzip-compressed copy (recoverOrphans), first thing. */
@@ -126,9 +118,6 @@ export class FileReceiver extends BaseComponent implements Receiver {
   private stopRequested = false;
   private lastSweep = 0;
   private readonly warn: RateLimitedLog;
-  /** Records and text bytes per batch: within export.batch for logs, so that one queue entry is one request. */
-  private readonly batchRecords: number;
-  private readonly batchBytes: number;
   private removeCollector: (() => void) | undefined;
 
   constructor(private readonly ctx: GraphContext) {
@@ -137,13 +126,6 @@ export class FileReceiver extends BaseComponent implements Receiver {
     this.log = ctx.log.child({ component: 'receiver/files' });
     this.warn = new RateLimitedLog(this.log, 60_000);
     this.metrics = new FileMetrics(ctx.telemetry);
-    this.enricher = traceContextEnricher(config, ctx.telemetry);
-    this.parse = createLineParser(config.logs, (key) => this.enricher.isContextKey(key));
-    this.withAttributes = config.export.enabled || config.correlation.enabled || config.metrics.rules.length > 0;
-    const batch = batchOptions(config, 'logs');
-    this.batchRecords = Math.min(BATCH_RECORDS, batch.maxItems);
-    this.batchBytes = Math.min(BATCH_BYTES, batch.maxBytes / 2);
-    this.resource = { attributes: Object.entries(config.resource).map(([k, v]) => keyValue(k, v)) };
     this.discovery = new FileDiscovery(
       { include: config.logs.include, exclude: config.logs.exclude, pollIntervalMs: config.logs.poll_interval, log: this.log },
       {
@@ -155,7 +137,7 @@ export class FileReceiver extends BaseComponent implements Receiver {
   }
 
   protected async doStart(): Promise<void> {
-    for (const { key, data } of this.ctx.store.allCheckpoints<FileCheckpoint>()) this.checkpoints.set(key, data);
+    for (const { key, data } of this.ctx.checkpoints.all<FileCheckpoint>()) this.checkpoints.set(key, data);
     await this.discovery.start();
     await this.applyEvents();
     await this.recoverOrphans();
@@ -217,7 +199,7 @@ export class FileReceiver extends BaseComponent implements Receiver {
       const file = this.takeDirty();
       if (file) {
         await this.readFile(file);
-        if (this.records.length >= this.batchRecords || this.recordBytes >= this.batchBytes || (this.dirty.size === 0 && this.events.length === 0)) {
+        if (this.recordCount >= BATCH_RECORDS || this.recordBytes >= BATCH_BYTES || (this.dirty.size === 0 && this.events.length === 0)) {
           await this.send(false);
         }
         continue;
@@ -301,24 +283,14 @@ export class FileReceiver extends BaseComponent implements Receiver {
   private addRecords(f: TailedFile, raw: RawRecord[]): void {
     if (raw.length === 0) return;
     this.touched.add(f);
-    this.recordBytes += this.build(raw, { path: f.path, name: f.name }, this.records);
+    this.records.push(this.fileRecords(raw, { path: f.path, name: f.name }));
+    this.recordCount += raw.length;
+    for (const r of raw) this.recordBytes += r.text.length;
   }
 
-  /** Parses `raw` into log records of `file`, appended to `out`; returns the bytes of their text. */
-  private build(raw: RawRecord[], file: LogFile, out: LogRecord[]): number {
-    const observed = BigInt(Date.now()) * 1_000_000n;
-    let parseErrors = 0;
-    let bytes = 0;
-    for (const r of raw) {
-      const line = this.parse(r.text);
-      if (line.parseError) parseErrors++;
-      this.enricher.enrich(line);
-      out.push(toLogRecord(line, r, file, observed, this.withAttributes));
-      bytes += r.text.length;
-    }
-    if (parseErrors > 0) this.metrics.parseErrors.inc(parseErrors);
+  private fileRecords(raw: RawRecord[], file: LogFile): FileRecords {
     this.metrics.component.received.inc(raw.length);
-    return bytes;
+    return { file, records: raw };
   }
 
   /**
@@ -326,12 +298,8 @@ export class FileReceiver extends BaseComponent implements Receiver {
    * again. At stop (`final`) one refusal ends it: nothing moved, the lines are read again next time.
    */
   private async send(final: boolean): Promise<void> {
-    // A read can complete more records than one export request may hold: earlier slices go
-    // first, without checkpoints (a crash in between re-reads them: one batch of duplicates).
-    while (this.records.length > this.batchRecords) {
-      if (!(await this.handOn(this.records.slice(0, this.batchRecords), [], final))) return;
-      this.records.splice(0, this.batchRecords);
-    }
+    // One batch with every file's checkpoint, however many records: the queue writer cuts it to
+    // export requests and commits them with the checkpoints in one transaction.
     const files = [...this.touched];
     const checkpoints = files.map((f) => ({ key: f.key, data: f.checkpoint() }));
     if (!(await this.handOn(this.records, checkpoints, final))) return;
@@ -340,6 +308,7 @@ export class FileReceiver extends BaseComponent implements Receiver {
       this.checkpoints.set(files[i].key, checkpoints[i].data);
     }
     this.records = [];
+    this.recordCount = 0;
     this.recordBytes = 0;
     this.touched = new Set();
   }
@@ -348,15 +317,11 @@ export class FileReceiver extends BaseComponent implements Receiver {
    * One batch to the pipeline; on backpressure wait and try it again. False when it was given up:
    * at stop (`final`) one refusal ends it (nothing moved: the lines are read again next time).
    */
-  private async handOn(records: LogRecord[], checkpoints: Checkpoint[], final: boolean): Promise<boolean> {
-    const batch: LogBatch = {
-      resourceLogs: records.length > 0 ? [{ resource: this.resource, scopeLogs: [{ logRecords: records }] }] : [],
-      checkpoints,
-      transport: 'file',
-    };
+  private async handOn(files: FileRecords[], checkpoints: Checkpoint[], final: boolean): Promise<boolean> {
+    const batch: RawLogBatch = { files, checkpoints };
     for (;;) {
       try {
-        await this.ctx.consumers.logs.consume(batch);
+        await this.ctx.consumers.files.consume(batch);
         return true;
       } catch (err) {
         const backpressure = isBackpressure(err);
@@ -365,7 +330,7 @@ export class FileReceiver extends BaseComponent implements Receiver {
           this.warn.warn('commit', { err }, 'cannot hand log records on; will retry');
         }
         if (final) {
-          this.log.warn({ records: records.length }, 'stopping with log records not queued; they are read again at the next start');
+          this.log.warn({ records: files.reduce((n, f) => n + f.records.length, 0) }, 'stopping with log records not queued; they are read again at the next start');
           return false;
         }
         // Stopping: doStop sends what is held, once more, with everything else.
@@ -676,8 +641,7 @@ export class FileReceiver extends BaseComponent implements Receiver {
     let raw: RawRecord[] = [];
     const send = async (): Promise<boolean> => {
       if (raw.length === 0) return true;
-      const records: LogRecord[] = [];
-      this.build(raw, file, records);
+      const records = [this.fileRecords(raw, file)];
       const data: FileCheckpoint = { ...cp, offset: cutter.emitted };
       raw = [];
       if (!(await this.handOn(records, [{ key, data }], false))) return false;
@@ -689,7 +653,7 @@ export class FileReceiver extends BaseComponent implements Receiver {
         this.metrics.bytesRead.inc(chunk.length);
         cutter.push(chunk, raw);
         this.countSplitStats(cutter.takeStats());
-        if (raw.length >= this.batchRecords && !(await send())) return false;
+        if (raw.length >= BATCH_RECORDS && !(await send())) return false;
       }
     } catch (err) {
       this.metrics.component.errors('read').inc();
@@ -712,7 +676,7 @@ export class FileReceiver extends BaseComponent implements Receiver {
   private saveCheckpoint(f: TailedFile): void {
     const data = f.checkpoint();
     try {
-      this.ctx.store.saveCheckpoints([{ key: f.key, data }]);
+      this.ctx.checkpoints.save([{ key: f.key, data }]);
       this.checkpoints.set(f.key, data);
     } catch (err) {
       this.metrics.component.errors('commit').inc();
@@ -723,19 +687,15 @@ export class FileReceiver extends BaseComponent implements Receiver {
   private forget(key: string): void {
     this.checkpoints.delete(key);
     try {
-      this.ctx.store.deleteCheckpoint(key);
+      this.ctx.checkpoints.delete(key);
     } catch (err) {
       this.log.warn({ err }, 'cannot delete checkpoint');
     }
   }
 
   private async collect(): Promise<void> {
-    const lag = this.ctx.telemetry.gauge({
-      name: 'tracetail_log_file_lag_bytes',
-      help: 'Per file: its size minus the offset committed with the records read from it (what is still to be read and queued).',
-      labelNames: ['path'] as const,
-    });
-    const watched = this.ctx.telemetry.gauge({ name: 'tracetail_log_files_watched', help: 'Log files open for reading (rotated ones still being read included).' });
+    const lag = this.ctx.telemetry.gauge(METRICS.logFileLag);
+    const watched = this.ctx.telemetry.gauge(METRICS.logFilesWatched);
     lag.reset();
     for (const f of this.files.values()) {
       try {

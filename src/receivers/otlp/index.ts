@@ -5,7 +5,7 @@ import { OtlpHttpReceiver } from './http-receiver.js';
 import { OtlpIngest } from './ingest.js';
 import { TransportMetrics, type OtlpTransport } from './otlp-metrics.js';
 
-export type OtlpReceiverContext = Pick<GraphContext, 'config' | 'log' | 'telemetry' | 'consumers' | 'admit'>;
+export type OtlpReceiverContext = Pick<GraphContext, 'config' | 'log' | 'telemetry' | 'admit'> & { consumers: Omit<GraphContext['consumers'], 'files'> };
 
 export function buildOtlpReceivers(ctx: OtlpReceiverContext): Receiver[] {
   const { config, telemetry, consumers } = ctx;

@@ -13,7 +13,7 @@
  */
 import type { GraphContext } from '../receiver.js';
 import type { Signal } from '../../otlp/signals.js';
-import { DecodeError, MemoryLimitError, PayloadTooLargeError, RequestTimeoutError, isBackpressure } from '../../errors.js';
+import { DecodeError, MemoryLimitError, PayloadTooLargeError, RequestTimeoutError, RETRY_AFTER_MS, isBackpressure } from '../../errors.js';
 import { RateLimitedLog, type Logger } from '../../logger.js';
 import { RpcCode, countItems, countMetricDataPoints, decodeRequest, encodeRequest, type WireFormat } from '../../otlp/codec.js';
 import type { PartialSuccess } from '../../otlp/types.js';
@@ -42,7 +42,7 @@ export class OtlpIngest {
 
   constructor(
     readonly transport: OtlpTransport,
-    private readonly consumers: GraphContext['consumers'],
+    private readonly consumers: Omit<GraphContext['consumers'], 'files'>,
     readonly metrics: TransportMetrics,
     log: Logger,
     /** Throws a backpressure error when the sidecar must not take a request now (memory limit). */
@@ -108,7 +108,7 @@ export class OtlpIngest {
     if (err instanceof RequestTimeoutError) return { httpStatus: 408, rpcCode: RpcCode.UNAVAILABLE, rpcName: 'UNAVAILABLE', message: err.message };
     if (isBackpressure(err)) {
       this.limitedLog.warn(`backpressure-${err.code}`, { transport: this.transport, signal, reason: err.code }, `pushing back on OTLP clients: ${err.message}`);
-      const retryAfterMs = Math.max(1000, err.retryAfterMs);
+      const retryAfterMs = Math.max(RETRY_AFTER_MS.clientMinimum, err.retryAfterMs);
       return err instanceof MemoryLimitError
         ? { httpStatus: 429, rpcCode: RpcCode.RESOURCE_EXHAUSTED, rpcName: 'RESOURCE_EXHAUSTED', message: err.message, retryAfterMs }
         : { httpStatus: 503, rpcCode: RpcCode.UNAVAILABLE, rpcName: 'UNAVAILABLE', message: err.message, retryAfterMs };

@@ -6,6 +6,7 @@
 import type { Counter, Histogram } from 'prom-client';
 import { SIGNALS, type Signal } from '../../otlp/signals.js';
 import type { Telemetry } from '../../metrics/telemetry.js';
+import { METRICS } from '../../metrics/catalogue.js';
 
 export type OtlpTransport = 'http' | 'unix' | 'grpc';
 
@@ -20,7 +21,6 @@ export const REJECT_REASONS = ['invalid_id'] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
 
 /** Decompressed request sizes, 256 B to 64 MiB (the default limit) by powers of four. */
-const SIZE_BUCKETS = [256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864];
 
 type CounterChild = ReturnType<Counter<string>['labels']>;
 type HistogramChild = ReturnType<Histogram<string>['labels']>;
@@ -37,32 +37,11 @@ export class TransportMetrics {
     telemetry: Telemetry,
     readonly transport: OtlpTransport,
   ) {
-    this.requests = telemetry.counter({
-      name: 'tracetail_otlp_requests_total',
-      help: 'OTLP export requests received, by transport (http, unix, grpc), signal and response code (HTTP status, or gRPC status name).',
-      labelNames: ['transport', 'signal', 'code'] as const,
-    });
-    const spans = telemetry.counter({
-      name: 'tracetail_spans_received_total',
-      help: 'Spans accepted by the OTLP receivers (durable in the export queue), by transport.',
-      labelNames: ['transport'] as const,
-    });
-    const size = telemetry.histogram({
-      name: 'tracetail_otlp_request_size_bytes',
-      help: 'Size of OTLP request bodies after decompression.',
-      labelNames: ['transport', 'signal'] as const,
-      buckets: SIZE_BUCKETS,
-    });
-    const rejected = telemetry.counter({
-      name: 'tracetail_otlp_items_rejected_total',
-      help: 'Spans and log records refused in a partial success (not kept), by transport, signal and reason.',
-      labelNames: ['transport', 'signal', 'reason'] as const,
-    });
-    const refused = telemetry.counter({
-      name: 'tracetail_otlp_connections_refused_total',
-      help: 'Connections closed on accept because the listener had limits.max_connections open.',
-      labelNames: ['transport'] as const,
-    });
+    this.requests = telemetry.counter(METRICS.otlpRequests);
+    const spans = telemetry.counter(METRICS.spansReceived);
+    const size = telemetry.histogram(METRICS.otlpRequestSize);
+    const rejected = telemetry.counter(METRICS.otlpItemsRejected);
+    const refused = telemetry.counter(METRICS.otlpConnectionsRefused);
 
     this.spansReceived = spans.labels({ transport });
     this.spansReceived.inc(0);

@@ -12,8 +12,8 @@ import { encodeLogsRequest, encodeTraceRequest } from '../../../src/otlp/request
 import type { LogRecord } from '../../../src/otlp/types.js';
 import { TraceContextEnricher } from '../../../src/processors/trace-context/enricher.js';
 import { TraceContextExtractor } from '../../../src/processors/trace-context/extract.js';
-import { createLineParser } from '../../../src/receivers/files/parse.js';
-import { toLogRecord } from '../../../src/receivers/files/record.js';
+import { createLineParser } from '../../../src/processors/parse/parse.js';
+import { toLogRecord } from '../../../src/processors/parse/record.js';
 import { Rnd, randomMessage, randomRequest, type Signal } from '../../helpers/otlp-random.js';
 
 const encoders: Record<Signal, (req: never) => Buffer> = { traces: encodeTraceRequest, logs: encodeLogsRequest };

@@ -82,7 +82,7 @@ describe('trace-aware log sampling', () => {
       },
     };
     const telemetry = new Telemetry({ processMetrics: false });
-    const sampler = new LogSampler(recording, {
+    const sampler = new LogSampler(recording, writer, {
       ratio: over.ratio ?? 0,
       slowThresholdMs: 1000,
       decisionWaitMs: over.decisionWaitMs ?? 60_000,
@@ -177,6 +177,22 @@ describe('trace-aware log sampling', () => {
     state.refuse = false;
     await waitFor(() => checkpoint() === 5, { timeoutMs: 5000 });
     expect(written.records).toEqual(['k']);
+    await sampler.stop();
+  });
+
+  it('holds back a checkpoint saved outside a batch behind the held records read before it', async () => {
+    const { sampler, store, checkpoint } = setup({ ratio: 1 });
+    await sampler.start();
+    sampler.save([{ key: 'file-1', data: { offset: 1 } }]);
+    expect(checkpoint()).toBe(1);
+    await sampler.consume(batch([record('h', 51)], 10));
+    sampler.save([{ key: 'file-2', data: { offset: 99 } }]);
+    expect(store.getCheckpoint('file-2')).toBeUndefined();
+    expect(sampler.all().map((c) => c.key)).toEqual(['file-1']);
+    sampler.traces.observe(spans([root(51, 5)]));
+    await sampler.flush();
+    expect(checkpoint()).toBe(10);
+    await waitFor(() => store.getCheckpoint<{ offset: number }>('file-2')?.offset === 99, { timeoutMs: 5000 });
     await sampler.stop();
   });
 

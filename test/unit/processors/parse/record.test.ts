@@ -5,9 +5,10 @@ import type { LogRecord } from '../../../../src/otlp/types.js';
 import { findAttribute, fromAnyValue, idToHex } from '../../../../src/otlp/values.js';
 import { TraceContextEnricher } from '../../../../src/processors/trace-context/enricher.js';
 import { TraceContextExtractor } from '../../../../src/processors/trace-context/extract.js';
-import { createLineParser } from '../../../../src/receivers/files/parse.js';
-import { longOfNanos, toLogRecord } from '../../../../src/receivers/files/record.js';
-import { TRUNCATED_ATTRIBUTE, type RawRecord } from '../../../../src/receivers/files/types.js';
+import { createLineParser } from '../../../../src/processors/parse/parse.js';
+import { longOfNanos, toLogRecord } from '../../../../src/processors/parse/record.js';
+import type { RawRecord } from '../../../../src/pipeline/batches.js';
+import { TRUNCATED_ATTRIBUTE } from '../../../../src/processors/parse/types.js';
 
 const T = '4bf92f3577b34da6a3ce929d0e0e4736';
 const S = '00f067aa0ba902b7';

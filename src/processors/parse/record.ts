@@ -1,5 +1,5 @@
 /**
- * The OTLP LogRecord of a parsed line (SPEC.md §4): body, time, severity and trace context from the
+ * The OTLP LogRecord of a parsed line (the README's Log files): body, time, severity and trace context from the
  * ParsedLine; as attributes the parsed fields not taken (with their JSON types: integers as
  * intValue, other numbers as doubleValue, objects as kvlists, arrays as arrays), then
  * `log.file.path`, `log.file.name`, and `tracetail.truncated` for a record whose line was cut.
@@ -8,12 +8,8 @@ import Long from 'long';
 import { beginAttributes, encodeAttribute, endAttributes, writeAttribute, writeEncoded } from '../../otlp/attribute-writer.js';
 import { decodeAttributes } from '../../otlp/request-decoder.js';
 import type { AnyValue, KeyValue, LogRecord } from '../../otlp/types.js';
-import { positionBit, TRUNCATED_ATTRIBUTE, type ParsedLine, type RawRecord } from './types.js';
-
-export interface LogFile {
-  path: string;
-  name: string;
-}
+import type { LogFile, RawRecord } from '../../pipeline/batches.js';
+import { positionBit, TRUNCATED_ATTRIBUTE, type ParsedLine } from './types.js';
 
 /** A bigint of ns as a Long (the OTLP fixed64 times), without going through a decimal string. */
 export function longOfNanos(ns: bigint): Long {

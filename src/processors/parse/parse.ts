@@ -1,5 +1,5 @@
 /**
- * A record's text as a ParsedLine, per `logs.format` (SPEC.md §4): JSON objects, logfmt, a regex's
+ * A record's text as a ParsedLine, per `logs.format` (the README's Log files): JSON objects, logfmt, a regex's
  * named groups, or plain text; `auto` picks JSON for a line that looks like an object, logfmt for
  * one made of at least two `key=value` pairs, text otherwise.
  *

@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { createLineParser } from '../../../../src/receivers/files/parse.js';
+import { createLineParser } from '../../../../src/processors/parse/parse.js';
 import type Long from 'long';
-import { nanosLong, parseTimestamp, parseTimestampText } from '../../../../src/receivers/files/timestamp.js';
-import { severityNumberOfLevel, severityNumberOfWord, severityOfValue, type Severity } from '../../../../src/receivers/files/severity.js';
-import { parseLogfmt } from '../../../../src/receivers/files/logfmt.js';
+import { nanosLong, parseTimestamp, parseTimestampText } from '../../../../src/processors/parse/timestamp.js';
+import { severityNumberOfLevel, severityNumberOfWord, severityOfValue, type Severity } from '../../../../src/processors/parse/severity.js';
+import { parseLogfmt } from '../../../../src/processors/parse/logfmt.js';
 import { severityOf } from '../../../../src/otlp/severity.js';
 import { TraceContextEnricher } from '../../../../src/processors/trace-context/enricher.js';
 import { DEFAULT_TRACE_CONTEXT_OPTIONS, TraceContextExtractor, type TraceContextOptions } from '../../../../src/processors/trace-context/extract.js';
-import { toLogRecord } from '../../../../src/receivers/files/record.js';
+import { toLogRecord } from '../../../../src/processors/parse/record.js';
 import { idToHex } from '../../../../src/otlp/values.js';
 
 const T = '4bf92f3577b34da6a3ce929d0e0e4736';
