@@ -66,11 +66,17 @@ interface Waiting {
   held: number;
 }
 
-interface HeldRecord {
-  record: LogRecord;
+/** Where a held record goes back to: its resource and scope, without the batch's other records. */
+interface Origin {
   resource: Resource | null | undefined;
   resourceSchemaUrl: string | undefined;
-  scope: ScopeLogs;
+  scope: ScopeLogs['scope'];
+  scopeSchemaUrl: string | undefined;
+}
+
+interface HeldRecord {
+  record: LogRecord;
+  origin: Origin;
   waiting: Waiting;
   bytes: number;
 }
@@ -187,6 +193,7 @@ export class LogSampler implements Consumer<LogBatch>, Checkpoints, Component {
       const scopes: ScopeLogs[] = [];
       for (const sl of rl.scopeLogs) {
         const kept: LogRecord[] = [];
+        let origin: Origin | undefined;
         for (const r of sl.logRecords) {
           const d = this.decideRecord(r);
           if (d === 'hold') {
@@ -197,7 +204,8 @@ export class LogSampler implements Consumer<LogBatch>, Checkpoints, Component {
               continue;
             }
             newBytes += bytes;
-            holds.push({ key: idKey(r.traceId!), traceId: r.traceId!, held: { record: r, resource: rl.resource, resourceSchemaUrl: rl.schemaUrl, scope: sl, waiting, bytes } });
+            origin ??= { resource: rl.resource, resourceSchemaUrl: rl.schemaUrl, scope: sl.scope, scopeSchemaUrl: sl.schemaUrl };
+            holds.push({ key: idKey(r.traceId!), traceId: r.traceId!, held: { record: r, origin, waiting, bytes } });
             removed++;
             continue;
           }
@@ -249,7 +257,16 @@ export class LogSampler implements Consumer<LogBatch>, Checkpoints, Component {
     return 'hold';
   }
 
+  /** Never throws into the traces pipeline: the spans are durable already (a failure is logged, once per interval). */
   private observeSpans(batch: TraceBatch): void {
+    try {
+      this.decideTraces(batch);
+    } catch (err) {
+      this.warn.warn('spans', { err }, 'log sampling could not read a trace batch');
+    }
+  }
+
+  private decideTraces(batch: TraceBatch): void {
     const now = performance.now();
     let roots: { key: string; span: Span }[] | undefined;
     for (const rs of batch.resourceSpans) {
@@ -413,24 +430,24 @@ function mergeCheckpoints(batches: readonly Waiting[]): Checkpoint[] {
 
 /** Held records back under their resources and scopes. */
 function group(records: readonly HeldRecord[]): ResourceLogs[] {
-  const byScope = new Map<ScopeLogs, { rl: ResourceLogs; sl: ScopeLogs }>();
-  const out: ResourceLogs[] = [];
+  const byOrigin = new Map<Origin, ScopeLogs>();
   const byResource = new Map<Resource | null | undefined, ResourceLogs>();
+  const out: ResourceLogs[] = [];
   for (const h of records) {
-    let entry = byScope.get(h.scope);
-    if (!entry) {
-      let rl = byResource.get(h.resource);
+    let sl = byOrigin.get(h.origin);
+    if (!sl) {
+      const o = h.origin;
+      let rl = byResource.get(o.resource);
       if (!rl) {
-        rl = { resource: h.resource, scopeLogs: [], ...(h.resourceSchemaUrl !== undefined ? { schemaUrl: h.resourceSchemaUrl } : {}) };
-        byResource.set(h.resource, rl);
+        rl = { resource: o.resource, scopeLogs: [], ...(o.resourceSchemaUrl !== undefined ? { schemaUrl: o.resourceSchemaUrl } : {}) };
+        byResource.set(o.resource, rl);
         out.push(rl);
       }
-      const sl: ScopeLogs = { ...h.scope, logRecords: [] };
+      sl = { scope: o.scope, logRecords: [], ...(o.scopeSchemaUrl !== undefined ? { schemaUrl: o.scopeSchemaUrl } : {}) };
       rl.scopeLogs.push(sl);
-      entry = { rl, sl };
-      byScope.set(h.scope, entry);
+      byOrigin.set(o, sl);
     }
-    entry.sl.logRecords.push(h.record);
+    sl.logRecords.push(h.record);
   }
   return out;
 }

@@ -207,6 +207,14 @@ describe('trace-aware log sampling', () => {
     expect(SAMPLING_DECISIONS.reduce((n, d) => n + c[d], 0)).toBe(2);
   });
 
+  it('never throws into the traces pipeline on a span it cannot read', async () => {
+    const { sampler } = setup();
+    await sampler.start();
+    const broken = { ...root(61, 5), traceId: undefined as unknown as Uint8Array };
+    expect(() => sampler.traces.observe(spans([broken]))).not.toThrow();
+    await sampler.stop();
+  });
+
   it('passes OTLP log requests through untouched', async () => {
     const { sampler, written } = setup({ ratio: 0 });
     await sampler.start();
