@@ -3,7 +3,8 @@
  * real OpenTelemetry JS SDK (each its own provider and OTLP/HTTP exporter, as separate processes
  * would be) send their spans to one CLI: user -> frontend -> checkout -> payments, and checkout ->
  * postgres (a database client span). The counters and histogram counts Prometheus scraped equal
- * the edges of that topology exactly, and `promtool check metrics` finds nothing.
+ * the edges of that topology exactly, the RED dashboard's service map draws it, and `promtool
+ * check metrics` finds nothing.
  */
 import { spawnSync } from 'node:child_process';
 import { context, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
@@ -12,6 +13,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCli, tempDir, testConfig, type CliProcess } from '../helpers/cli.js';
+import { dashboardFiles, panelsOf, substitute } from '../helpers/dashboards.js';
 import { scrape } from '../helpers/outage.js';
 import { Prometheus } from '../helpers/prometheus.js';
 import { requireTool } from '../helpers/tools.js';
@@ -88,6 +90,19 @@ describe.skipIf(!hasPrometheus)('service graph of a generated topology in Promet
     // The Collector servicegraph connector's default buckets.
     const buckets = (await prom.query('traces_service_graph_request_server_seconds_bucket{client="frontend"}')).map((s) => s.metric.le).sort((a, b) => (a === '+Inf' ? Infinity : Number(a)) - (b === '+Inf' ? Infinity : Number(b)));
     expect(buckets).toEqual(['0.002', '0.004', '0.006', '0.008', '0.01', '0.05', '0.1', '0.2', '0.4', '0.8', '1', '1.4', '2', '5', '10', '15', '+Inf']);
+  });
+
+  it('draws the topology in the RED dashboard\'s service map: the node graph\'s edges and nodes frames', async () => {
+    const red = dashboardFiles().find((f) => f.file === 'tracetail-red.json')!.d;
+    const map = panelsOf(red).find((p) => p.type === 'nodeGraph')!;
+    const vars = { datasource: 'prometheus', job: 'tracetail', instance: cli.endpoint('metrics.endpoint')!, service: '.*', span_kind: '.*', __rate_interval: '10s', __interval: '2s', __range: '5m' };
+    const [edgesTarget, nodesTarget] = map.targets!;
+    // increase() over the range needs two scrapes of a series.
+    await waitFor(async () => (await prom.query(substitute(edgesTarget.expr, vars))).length === 4, { timeoutMs: 20_000, intervalMs: 250, what: 'the service map\'s edges' });
+    const edgeRows = (await prom.query(substitute(edgesTarget.expr, vars))).map((s) => `${s.metric.id}|${s.metric.source}|${s.metric.target}`);
+    expect(edgeRows.sort()).toEqual(['checkout -> payments|checkout|payments', 'checkout -> postgres|checkout|postgres', 'frontend -> checkout|frontend|checkout', 'user -> frontend|user|frontend']);
+    const nodes = (await prom.query(substitute(nodesTarget.expr, vars))).map((s) => `${s.metric.id}|${s.metric.title}`);
+    expect(nodes.sort()).toEqual(['checkout|checkout', 'frontend|frontend', 'payments|payments', 'postgres|postgres', 'user|user']);
   });
 
   it('counts nothing unpaired or dropped, and passes promtool', async () => {
