@@ -41,7 +41,7 @@ export function buildMetricObservers(ctx: { config: Config; log: Logger; telemet
   const ruleMetrics = new RuleMetrics({ ...budget, rules: m.rules, telemetry, log });
   const sg = m.service_graph;
   const serviceGraph = sg.enabled
-    ? new ServiceGraph({ ...budget, waitMs: sg.wait, maxItems: sg.max_items, buckets: sg.histogram_buckets, peerAttributes: sg.peer_attributes, defaultServiceName, telemetry, log })
+    ? new ServiceGraph({ ...budget, waitMs: sg.wait, maxItems: sg.max_items, buckets: sg.histogram_buckets, peerAttributes: sg.peer_attributes, dedupeWindowMs: m.span_metrics.dedupe_window, dedupeMaxSpans: m.span_metrics.dedupe_max_spans, defaultServiceName, telemetry, log })
     : undefined;
   // A reload that switched naming or dropped a rule leaves no stale families behind.
   retainFamilies(

@@ -16,6 +16,9 @@
  *   peer attributes name (`peer.service`, `db.name`, `db.system`, `server.address`, first found); with
  *   none it is counted unpaired, as is a server span whose client never came.
  *
+ * A span seen again (an SDK retrying a request whose answer it lost) is not counted again, as in
+ * span metrics (`metrics.span_metrics.dedupe_window`, `dedupe_max_spans`).
+ *
  * For a virtual node only one side was measured; its duration goes in both histograms (the
  * Collector does so for databases). Pairs waiting are bounded by `maxItems`: spans past it are
  * counted dropped. Expiry runs with each batch and at each scrape, not on a timer.
@@ -30,6 +33,7 @@ import type { Observer } from '../pipeline/pipeline.js';
 import { GuardedObserver } from './component-metrics.js';
 import { acquireFamily } from './families.js';
 import { KEY_SEP, type Series, type SeriesFamily } from './series-family.js';
+import { SpanDedupe } from './span-dedupe.js';
 import { spanSeconds } from './span-metrics.js';
 import type { Telemetry } from './telemetry.js';
 
@@ -43,6 +47,8 @@ export const SERVICE_GRAPH_METRICS = {
 } as const;
 
 export type ConnectionType = '' | 'virtual_node' | 'database' | 'messaging_system';
+
+const CONNECTION_SLOT: Record<ConnectionType, number> = { '': 0, virtual_node: 1, database: 2, messaging_system: 3 };
 
 const KIND_SERVER = 2;
 const KIND_CLIENT = 3;
@@ -58,6 +64,9 @@ export interface ServiceGraphOptions {
   maxSeries: number;
   idleTimeoutMs: number | null;
   defaultServiceName: string;
+  /** A span id seen again within this window (an SDK retrying an accepted request) is not paired again; 0 spans disables it. */
+  dedupeWindowMs: number;
+  dedupeMaxSpans: number;
   telemetry: Telemetry;
   log: Logger;
 }
@@ -94,7 +103,7 @@ interface EdgeSeries {
   client: Series;
 }
 
-export class ServiceGraph extends GuardedObserver<TraceBatch> implements Observer<TraceBatch>, Component {
+export class ServiceGraph extends GuardedObserver<TraceBatch, 'duplicate'> implements Observer<TraceBatch>, Component {
   readonly requests: SeriesFamily;
   readonly failed: SeriesFamily;
   readonly serverSeconds: SeriesFamily;
@@ -103,12 +112,14 @@ export class ServiceGraph extends GuardedObserver<TraceBatch> implements Observe
   readonly dropped: SeriesFamily;
   /** Waiting pairs by trace id and client span id, oldest first (Map order is insertion order). */
   private readonly pending = new Map<string, PendingEdge>();
-  private readonly edgeCache = new Map<string, EdgeSeries>();
+  private readonly edgeCache = new Map<string, Map<string, (EdgeSeries | undefined)[]>>();
   private readonly cacheGeneration = [-1, -1, -1, -1];
   private removeCollector?: () => void;
+  private readonly dedupe: SpanDedupe | undefined;
 
   constructor(private readonly o: ServiceGraphOptions) {
-    super('service_graph', o.telemetry, o.log, {});
+    super('service_graph', o.telemetry, o.log, { duplicate: { intentional: true } });
+    this.dedupe = o.dedupeMaxSpans > 0 ? new SpanDedupe(o.dedupeWindowMs, o.dedupeMaxSpans) : undefined;
     const budget = { maxSeries: o.maxSeries, idleTimeoutMs: o.idleTimeoutMs };
     const labelNames = ['client', 'server', 'connection_type'];
     this.requests = acquireFamily(o.telemetry, { ...budget, name: SERVICE_GRAPH_METRICS.requests, type: 'counter', labelNames, help: 'Requests between two services (a client span and its server span), by client, server and connection type.' });
@@ -145,19 +156,28 @@ export class ServiceGraph extends GuardedObserver<TraceBatch> implements Observe
   protected process(batch: TraceBatch): void {
     const now = performance.now();
     this.expire(now);
+    const dedupe = this.dedupe;
+    dedupe?.expire(now);
     let received = 0;
+    let duplicates = 0;
     for (const rs of batch.resourceSpans) {
       const service = anyValueToString(findAttribute(rs.resource?.attributes, 'service.name')) || this.o.defaultServiceName;
       for (const ss of rs.scopeSpans) {
         for (const span of ss.spans) {
           received++;
           const kind = span.kind ?? 0;
+          if (kind < KIND_SERVER) continue;
+          if (dedupe && span.spanId?.byteLength && span.traceId?.byteLength && !dedupe.firstSighting(span.traceId, span.spanId, now)) {
+            duplicates++;
+            continue;
+          }
           if (kind === KIND_CLIENT || kind === KIND_PRODUCER) this.client(service, span, kind === KIND_PRODUCER, now);
           else if (kind === KIND_SERVER || kind === KIND_CONSUMER) this.server(service, span, kind === KIND_CONSUMER, now);
         }
       }
     }
     this.self.received.inc(received);
+    if (duplicates > 0) this.self.discarded('duplicate').inc(duplicates);
   }
 
   private client(service: string, span: Span, messaging: boolean, now: number): void {
@@ -265,28 +285,38 @@ export class ServiceGraph extends GuardedObserver<TraceBatch> implements Observe
     family.add(s, 1, now);
   }
 
-  /** The four series of an edge, cached while no family removed series (as span metrics do). */
+  /**
+   * The four series of an edge, cached by client, server and connection type while no family
+   * removed series (as span metrics do): no key string is built for an edge seen before.
+   */
   private edge(client: string, server: string, type: ConnectionType, now: number): EdgeSeries {
-    const families = [this.requests, this.failed, this.serverSeconds, this.clientSeconds];
-    for (let i = 0; i < 4; i++) {
-      if (families[i].generation !== this.cacheGeneration[i]) {
-        this.edgeCache.clear();
-        for (let j = 0; j < 4; j++) this.cacheGeneration[j] = families[j].generation;
-        break;
-      }
+    const { requests, failed, serverSeconds, clientSeconds, cacheGeneration: g } = this;
+    if (requests.generation !== g[0] || failed.generation !== g[1] || serverSeconds.generation !== g[2] || clientSeconds.generation !== g[3]) {
+      this.edgeCache.clear();
+      g[0] = requests.generation;
+      g[1] = failed.generation;
+      g[2] = serverSeconds.generation;
+      g[3] = clientSeconds.generation;
     }
-    const key = client + KEY_SEP + server + KEY_SEP + type;
-    const hit = this.edgeCache.get(key);
+    let byServer = this.edgeCache.get(client);
+    const slot = CONNECTION_SLOT[type];
+    const hit = byServer?.get(server)?.[slot];
     if (hit) return hit;
+    const key = client + KEY_SEP + server + KEY_SEP + type;
     const labels = { client, server, connection_type: type };
     const series: EdgeSeries = {
-      requests: this.requests.find(key) ?? this.requests.create(key, labels, now),
-      failed: this.failed.find(key) ?? this.failed.create(key, labels, now),
-      server: this.serverSeconds.find(key) ?? this.serverSeconds.create(key, labels, now),
-      client: this.clientSeconds.find(key) ?? this.clientSeconds.create(key, labels, now),
+      requests: requests.find(key) ?? requests.create(key, labels, now),
+      failed: failed.find(key) ?? failed.create(key, labels, now),
+      server: serverSeconds.find(key) ?? serverSeconds.create(key, labels, now),
+      client: clientSeconds.find(key) ?? clientSeconds.create(key, labels, now),
     };
-    const overflow = this.requests.isOverflow(series.requests) || this.failed.isOverflow(series.failed) || this.serverSeconds.isOverflow(series.server) || this.clientSeconds.isOverflow(series.client);
-    if (!overflow) this.edgeCache.set(key, series);
+    const overflow = requests.isOverflow(series.requests) || failed.isOverflow(series.failed) || serverSeconds.isOverflow(series.server) || clientSeconds.isOverflow(series.client);
+    if (!overflow) {
+      if (!byServer) this.edgeCache.set(client, (byServer = new Map()));
+      let slots = byServer.get(server);
+      if (!slots) byServer.set(server, (slots = new Array<EdgeSeries | undefined>(4)));
+      slots[slot] = series;
+    }
     return series;
   }
 
@@ -312,7 +342,12 @@ export class ServiceGraph extends GuardedObserver<TraceBatch> implements Observe
   }
 }
 
-/** A Map key of a trace id and a span id. */
-export function pairKey(traceId: Uint8Array, spanId: Uint8Array): string {
-  return idKey(traceId) + '/' + idKey(spanId);
+/** A Map key of a trace id and a span id: 12 UTF-16 code units, made in one call for ids of the usual sizes. */
+export function pairKey(t: Uint8Array, s: Uint8Array): string {
+  if (t.length !== 16 || s.length !== 8) return idKey(t) + '/' + idKey(s);
+  return String.fromCharCode(
+    (t[0] << 8) | t[1], (t[2] << 8) | t[3], (t[4] << 8) | t[5], (t[6] << 8) | t[7],
+    (t[8] << 8) | t[9], (t[10] << 8) | t[11], (t[12] << 8) | t[13], (t[14] << 8) | t[15],
+    (s[0] << 8) | s[1], (s[2] << 8) | s[3], (s[4] << 8) | s[5], (s[6] << 8) | s[7],
+  );
 }

@@ -59,6 +59,8 @@ export async function startDebugFixture(options: { token?: string } = {}): Promi
     maxSeries: 100,
     idleTimeoutMs: null,
     defaultServiceName: 'unknown_service',
+    dedupeWindowMs: 300_000,
+    dedupeMaxSpans: 100_000,
     telemetry: new Telemetry({ processMetrics: false }),
     log: createLogger('silent'),
   });

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import Long from 'long';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../../src/logger.js';
@@ -12,11 +13,9 @@ const CLIENT = 3;
 const PRODUCER = 4;
 const CONSUMER = 5;
 
+/** An id as random-looking as the SDK's (span deduplication folds ids, so counters would collide), the same for the same `n`. */
 function id(bytes: number, n: number): Uint8Array {
-  const b = new Uint8Array(bytes);
-  b[bytes - 1] = n & 0xff;
-  b[bytes - 2] = (n >> 8) & 0xff;
-  return b;
+  return createHash('sha256').update(`${bytes}:${n}`).digest().subarray(0, bytes);
 }
 
 function span(trace: number, spanId: number, parent: number | null, kind: number, ms: number, over: { error?: boolean; attributes?: Record<string, unknown> } = {}): Span {
@@ -48,6 +47,8 @@ function graph(over: Partial<ConstructorParameters<typeof ServiceGraph>[0]> = {}
     maxSeries: 100,
     idleTimeoutMs: null,
     defaultServiceName: 'unknown_service',
+    dedupeWindowMs: 300_000,
+    dedupeMaxSpans: 100_000,
     telemetry: new Telemetry({ processMetrics: false }),
     log: createLogger('silent'),
     ...over,
@@ -107,6 +108,17 @@ describe('service graph', () => {
     g.observe(batch('a', [span(5, 1, 9, CLIENT, 1), span(5, 2, 9, CLIENT, 1), span(5, 3, 9, CLIENT, 1)]));
     expect(g.waiting).toBe(2);
     expect([...g.dropped.entries()].map(([, s]) => [s.labels, s.value])).toEqual([[{ client: 'a' }, 1]]);
+  });
+
+  it('counts a span seen again (an SDK retrying an accepted request) once', () => {
+    const g = graph();
+    const client = batch('frontend', [span(1, 10, 1, CLIENT, 5)]);
+    const server = batch('checkout', [span(1, 11, 10, SERVER, 4)]);
+    const root = batch('frontend', [span(1, 1, null, SERVER, 9)]);
+    for (const b of [client, server, root, client, server, root]) g.observe(b);
+    expect(edge(g, 'frontend', 'checkout')).toMatchObject({ requests: 1 });
+    expect(edge(g, 'user', 'frontend')).toMatchObject({ requests: 1 });
+    expect(g.waiting).toBe(0);
   });
 
   it('keeps edges within the cardinality budget', () => {
