@@ -16,15 +16,13 @@ import type { Stats } from 'node:fs';
 import { open, readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { BaseComponent } from '../../component.js';
-import { isBackpressure } from '../../errors.js';
 import { RateLimitedLog, type Logger } from '../../logger.js';
-import type { FileRecords, LogFile, RawLogBatch } from '../../pipeline/batches.js';
-import type { Checkpoint } from '../../pipeline/checkpoints.js';
 import type { GraphContext, Receiver } from '../receiver.js';
 import { findGzipCopy, gzipFrom } from './compressed.js';
 import { FileDiscovery } from './discovery.js';
 import { FileMetrics, type SkipReason } from './file-metrics.js';
 import { FINGERPRINT_BYTES, fileKey, startsWith } from './fingerprint.js';
+import { BATCH_RECORDS, HandOff } from './hand-off.js';
 import type { SplitStats } from './line-splitter.js';
 import { MultilineAggregator } from './multiline.js';
 import { RecordCutter } from './record-cutter.js';
@@ -47,11 +45,6 @@ const READ_BYTES = 256 << 10;
  * the time (event loop utilisation 0.97 against 0.997 with 4).
  */
 const READS_AHEAD = 4;
-/** A batch leaves when it holds this many records or bytes, or when there is nothing more to read now. */
-const BATCH_RECORDS = 1024;
-const BATCH_BYTES = 4 << 20;
-/** Longest wait before a refused batch is offered again. */
-const MAX_PAUSE_MS = 1000;
 /** Housekeeping: rotated files and held lines every tick; every open file re-checked every SWEEP_MS (missed events). */
 const TICK_MS = 200;
 const SWEEP_MS = 1000;
@@ -102,16 +95,10 @@ export class FileReceiver extends BaseComponent implements Receiver {
   /** Rotated files read to their end and closed, by device:inode, with when: never adopted again. */
   private readonly recentlyClosed = new Map<string, number>();
   private readonly buffers = new ReadBuffers(READ_BYTES, READS_AHEAD);
-  /** Records read and not handed on yet, by file; their count and text bytes. */
-  private records: FileRecords[] = [];
-  private recordCount = 0;
-  private recordBytes = 0;
-  private touched = new Set<TailedFile>();
+  private readonly handOff: HandOff;
   /** Files gone at start whose rest is read from a gzip-compressed copy (recoverOrphans), first thing. */
   private readonly compressedRests: { key: string; cp: FileCheckpoint; path: string }[] = [];
   private wakeUp: (() => void) | null = null;
-  /** Ends a backpressure pause early: only a stop does. */
-  private endPause: (() => void) | null = null;
   private tickDue = false;
   private timer: NodeJS.Timeout | undefined;
   private loop: Promise<void> | undefined;
@@ -126,6 +113,16 @@ export class FileReceiver extends BaseComponent implements Receiver {
     this.log = ctx.log.child({ component: 'receiver/files' });
     this.warn = new RateLimitedLog(this.log, 60_000);
     this.metrics = new FileMetrics(ctx.telemetry);
+    this.handOff = new HandOff({
+      consumer: ctx.consumers.files,
+      log: this.log,
+      warn: this.warn,
+      metrics: this.metrics,
+      stopping: () => this.stopRequested,
+      whilePaused: () => this.applyEvents(),
+      stepMs: TICK_MS,
+      committed: (key, data) => this.checkpoints.set(key, data),
+    });
     this.discovery = new FileDiscovery(
       { include: config.logs.include, exclude: config.logs.exclude, pollIntervalMs: config.logs.poll_interval, log: this.log },
       {
@@ -162,11 +159,11 @@ export class FileReceiver extends BaseComponent implements Receiver {
     await this.discovery.stop();
     this.stopRequested = true;
     this.wake();
-    this.endPause?.();
+    this.handOff.wake();
     await this.loop;
     // What is held (an unterminated last line, an open multiline record) leaves now.
     for (const f of this.files.values()) this.take(f, (out) => f.flushHeld(out, true));
-    if (this.records.length > 0 || this.touched.size > 0) await this.send(true);
+    if (this.handOff.pending) await this.handOff.send(true);
     for (const f of this.files.values()) await f.close();
     this.files.clear();
     this.byPath.clear();
@@ -199,13 +196,13 @@ export class FileReceiver extends BaseComponent implements Receiver {
       const file = this.takeDirty();
       if (file) {
         await this.readFile(file);
-        if (this.recordCount >= BATCH_RECORDS || this.recordBytes >= BATCH_BYTES || (this.dirty.size === 0 && this.events.length === 0)) {
-          await this.send(false);
+        if (this.handOff.full || (this.dirty.size === 0 && this.events.length === 0)) {
+          await this.handOff.send(false);
         }
         continue;
       }
-      if (this.records.length > 0 || this.touched.size > 0) {
-        await this.send(false);
+      if (this.handOff.pending) {
+        await this.handOff.send(false);
         continue;
       }
       if (this.events.length === 0 && this.dirty.size === 0 && !this.tickDue && !this.stopRequested) {
@@ -251,14 +248,14 @@ export class FileReceiver extends BaseComponent implements Receiver {
       const r = await f.read(this.buffers, out);
       if (r.truncated) {
         this.rotated(f, 'truncate');
-        this.touched.add(f);
+        this.handOff.touch(f);
         await this.adoptRotated(f.path, r.truncated.since, 'truncate', r.truncated.copyKey);
       } else if (r.startedSince !== undefined && !f.draining) {
         await this.adoptRotated(f.path, r.startedSince, 'truncate');
       }
       if (r.bytes > 0) this.metrics.bytesRead.inc(r.bytes);
       this.countSplitStats(f.takeSplitStats());
-      this.addRecords(f, out);
+      this.handOff.add(f, out);
       if (r.more) this.dirty.add(f);
       // At the end of a file, see whether its path still names it (a rotation the events missed).
       else if (!f.draining) await this.checkPath(f.path);
@@ -277,87 +274,7 @@ export class FileReceiver extends BaseComponent implements Receiver {
   private take(f: TailedFile, produce: (out: RawRecord[]) => void): void {
     const out: RawRecord[] = [];
     produce(out);
-    this.addRecords(f, out);
-  }
-
-  private addRecords(f: TailedFile, raw: RawRecord[]): void {
-    if (raw.length === 0) return;
-    this.touched.add(f);
-    this.records.push(this.fileRecords(raw, { path: f.path, name: f.name }));
-    this.recordCount += raw.length;
-    for (const r of raw) this.recordBytes += r.text.length;
-  }
-
-  private fileRecords(raw: RawRecord[], file: LogFile): FileRecords {
-    this.metrics.component.received.inc(raw.length);
-    return { file, records: raw };
-  }
-
-  /**
-   * Hand the batch and its checkpoints to the pipeline; on backpressure wait and try the same batch
-   * again. At stop (`final`) one refusal ends it: nothing moved, the lines are read again next time.
-   */
-  private async send(final: boolean): Promise<void> {
-    // One batch with every file's checkpoint, however many records: the queue writer cuts it to
-    // export requests and commits them with the checkpoints in one transaction.
-    const files = [...this.touched];
-    const checkpoints = files.map((f) => ({ key: f.key, data: f.checkpoint() }));
-    if (!(await this.handOn(this.records, checkpoints, final))) return;
-    for (let i = 0; i < files.length; i++) {
-      files[i].committed = checkpoints[i].data.offset;
-      this.checkpoints.set(files[i].key, checkpoints[i].data);
-    }
-    this.records = [];
-    this.recordCount = 0;
-    this.recordBytes = 0;
-    this.touched = new Set();
-  }
-
-  /**
-   * One batch to the pipeline; on backpressure wait and try it again. False when it was given up:
-   * at stop (`final`) one refusal ends it (nothing moved: the lines are read again next time).
-   */
-  private async handOn(files: FileRecords[], checkpoints: Checkpoint[], final: boolean): Promise<boolean> {
-    const batch: RawLogBatch = { files, checkpoints };
-    for (;;) {
-      try {
-        await this.ctx.consumers.files.consume(batch);
-        return true;
-      } catch (err) {
-        const backpressure = isBackpressure(err);
-        if (!backpressure) {
-          this.metrics.component.errors('commit').inc();
-          this.warn.warn('commit', { err }, 'cannot hand log records on; will retry');
-        }
-        if (final) {
-          this.log.warn({ records: files.reduce((n, f) => n + f.records.length, 0) }, 'stopping with log records not queued; they are read again at the next start');
-          return false;
-        }
-        // Stopping: doStop sends what is held, once more, with everything else.
-        if (this.stopRequested) return false;
-        // Not the whole Retry-After: the queue may drain sooner, and a refusal costs little.
-        // Meanwhile discovery events are still applied (no reading): a file rotated now is opened
-        // at once, so its content stays readable through the handle if logrotate compresses or
-        // deletes it before reading resumes.
-        const until = Date.now() + Math.min(Math.max(backpressure ? err.retryAfterMs : 1000, 100), MAX_PAUSE_MS);
-        for (let left = until - Date.now(); left > 0 && !this.stopRequested; left = until - Date.now()) {
-          await this.applyEvents();
-          await this.pause(Math.min(left, TICK_MS));
-        }
-      }
-    }
-  }
-
-  private pause(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(t);
-        this.endPause = null;
-        resolve();
-      };
-      const t = setTimeout(done, ms);
-      this.endPause = done;
-    });
+    this.handOff.add(f, out);
   }
 
   private async applyEvents(): Promise<void> {
@@ -641,10 +558,10 @@ export class FileReceiver extends BaseComponent implements Receiver {
     let raw: RawRecord[] = [];
     const send = async (): Promise<boolean> => {
       if (raw.length === 0) return true;
-      const records = [this.fileRecords(raw, file)];
+      const records = [this.handOff.fileRecords(raw, file)];
       const data: FileCheckpoint = { ...cp, offset: cutter.emitted };
       raw = [];
-      if (!(await this.handOn(records, [{ key, data }], false))) return false;
+      if (!(await this.handOff.offer(records, [{ key, data }], false))) return false;
       this.checkpoints.set(key, data);
       return true;
     };
