@@ -7,8 +7,7 @@
 // one slow one in 10). The next stage takes the batches and does nothing (the queue's cost is
 // the queue benchmark's). 2,000,000 records after a warm-up; a full GC before each round of 20
 // batches collects the benchmark's own garbage off the clock. Goal: under 1 µs per record.
-import { randomFillSync } from 'node:crypto';
-import Long from 'long';
+import { id, ids, ns } from './lib/random-ids.mjs';
 import { createLogger } from '../dist/logger.js';
 import { Telemetry } from '../dist/metrics/telemetry.js';
 import { keyValue } from '../dist/otlp/values.js';
@@ -17,20 +16,6 @@ import { LogSampler } from '../dist/processors/sampling/log-sampler.js';
 const TRACES_PER_BATCH = 200;
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 2_000_000);
 
-let counter = 0;
-/** Random ids, as the SDK makes them, cut from one buffer as decoded ids are views into their request. */
-let ids = Buffer.alloc(0);
-let at = 0;
-function id(bytes) {
-  counter++;
-  if (at + bytes > ids.length) {
-    ids = randomFillSync(Buffer.allocUnsafe(64 * 1024));
-    at = 0;
-  }
-  at += bytes;
-  return ids.subarray(at - bytes, at);
-}
-const ns = (ms) => Long.fromNumber(Math.round(ms * 1e6), true);
 const resource = { attributes: [keyValue('service.name', 'checkout'), keyValue('service.version', '2.3.1')] };
 const file = { path: '/var/log/app/checkout.log', name: 'checkout.log' };
 let offset = 0;
@@ -41,7 +26,7 @@ function traffic(now) {
   for (let i = 0; i < TRACES_PER_BATCH; i++) {
     const traceId = id(16);
     const spanId = id(8);
-    for (let j = 0; j < 5; j++) records.push({ timeUnixNano: ns(now), severityNumber: 9, severityText: 'info', body: { stringValue: `request step ${j} of order ${counter}` }, traceId, spanId, flags: 1, logFile: file });
+    for (let j = 0; j < 5; j++) records.push({ timeUnixNano: ns(now), severityNumber: 9, severityText: 'info', body: { stringValue: `request step ${j} of order ${ids.made}` }, traceId, spanId, flags: 1, logFile: file });
     if (i % 10 === 0) {
       records.push({ timeUnixNano: ns(now), severityNumber: 13, severityText: 'warn', body: { stringValue: 'retrying payment' }, traceId, spanId, flags: 1, logFile: file });
       records.push({ timeUnixNano: ns(now), severityNumber: 9, severityText: 'info', body: { stringValue: 'cache refreshed' }, logFile: file });

@@ -7,8 +7,7 @@
 // full GC before each round of 200 batches collects the benchmark's own garbage off the clock.
 // Span deduplication runs as configured by default (BENCH_DEDUPE_SPANS=0 turns it off). Goal: under
 // 1 µs per span.
-import { randomFillSync } from 'node:crypto';
-import Long from 'long';
+import { id, ids, ns } from './lib/random-ids.mjs';
 import { createLogger } from '../dist/logger.js';
 import { ServiceGraph } from '../dist/metrics/service-graph.js';
 import { Telemetry } from '../dist/metrics/telemetry.js';
@@ -17,23 +16,6 @@ import { keyValue } from '../dist/otlp/values.js';
 const TRACES_PER_BATCH = 100;
 const SPANS = Number(process.env.BENCH_SPANS ?? 2_000_000);
 
-let counter = 0;
-/**
- * Random ids, as the SDK makes them (span deduplication folds ids: counters would collide), cut
- * from one buffer per batch as decoded ids are views into their request.
- */
-let ids = Buffer.alloc(0);
-let at = 0;
-function id(bytes) {
-  counter++;
-  if (at + bytes > ids.length) {
-    ids = randomFillSync(Buffer.allocUnsafe(64 * 1024));
-    at = 0;
-  }
-  at += bytes;
-  return ids.subarray(at - bytes, at);
-}
-const ns = (ms) => Long.fromNumber(Math.round(ms * 1e6), true);
 
 /** A batch of traces: frontend spans in one resource, checkout spans in another. */
 function batch(now) {
@@ -55,7 +37,7 @@ function batch(now) {
   }
   const rs = (service, spans) => ({ resource: { attributes: [keyValue('service.name', service)] }, scopeSpans: [{ spans }] });
   // Half the batches carry the downstream service's spans first.
-  const resourceSpans = counter % 2 ? [rs('frontend', frontend), rs('checkout', checkout)] : [rs('checkout', checkout), rs('frontend', frontend)];
+  const resourceSpans = ids.made % 2 ? [rs('frontend', frontend), rs('checkout', checkout)] : [rs('checkout', checkout), rs('frontend', frontend)];
   return { resourceSpans, transport: 'http' };
 }
 
