@@ -345,7 +345,7 @@ function sidecarHealth() {
         [`max(${on('tracetail_export_queue_max_bytes')})`, 'limit'],
       ]),
       timeseries('Oldest queued item', 'Age of the oldest item waiting in the export queue, by signal; /readyz fails past export.readiness.max_queue_age.', 's', [[`max by (signal) (${on('tracetail_export_queue_oldest_age_seconds')})`, '{{signal}}']]),
-      timeseries('Queue refusals', 'Batches refused at the queue entry, by signal and reason (queue_full, memory_limit, stopping): the sender is told to retry, nothing is lost.', 'cps', [[`sum by (signal, reason) (${rate('tracetail_export_queue_refusals_total')})`, '{{signal}} {{reason}}']]),
+      timeseries('Queue refusals', 'Batches refused at the queue entry, by signal and reason (queue_full, storage_full, storage_error, memory_limit, stopping): the sender is told to retry, nothing is lost.', 'cps', [[`sum by (signal, reason) (${rate('tracetail_export_queue_refusals_total')})`, '{{signal}} {{reason}}']]),
       timeseries('Drops by reason', 'Items lost per second: dropped or rejected by the backend, by signal; and items a component discarded, by component and reason (intentional ones, such as duplicate spans, are exported anyway).', 'cps', [
         [`sum by (signal, outcome) (${rate('tracetail_export_items_total', 'outcome=~"dropped|rejected"')})`, '{{signal}} {{outcome}}'],
         [`sum by (component, reason) (${rate('tracetail_component_discarded_items_total')})`, '{{component}} {{reason}}'],

@@ -134,8 +134,9 @@ async function main(argv: string[]): Promise<number> {
   try {
     await runtime.start();
   } catch (err) {
-    const message = err instanceof EnvironmentError ? err.message : `cannot start: ${(err as Error).message}`;
-    log.fatal({ err }, message);
+    // The environment's faults are the user's to fix: their message says what, a stack would not.
+    if (err instanceof EnvironmentError) log.fatal({ code: (err.cause as NodeJS.ErrnoException | undefined)?.code }, err.message);
+    else log.fatal({ err }, `cannot start: ${(err as Error).message}`);
     await runtime.stop().catch(() => undefined);
     return EXIT.config;
   }

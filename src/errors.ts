@@ -38,7 +38,7 @@ export class EnvironmentError extends TracetailError {
  * `Retry-After` is in whole seconds). A full queue or disk drains at the backend's pace, so its
  * clients come back later than after a memory peak, which one garbage collection may end.
  */
-export const RETRY_AFTER_MS = { queueFull: 5000, memoryLimit: 1000, stopping: 1000, clientMinimum: 1000 } as const;
+export const RETRY_AFTER_MS = { queueFull: 5000, storage: 5000, memoryLimit: 1000, stopping: 1000, clientMinimum: 1000 } as const;
 
 /** Backpressure: the durable queue is at `storage.max_queue_bytes`. */
 export class QueueFullError extends TracetailError {
@@ -64,6 +64,23 @@ export class MemoryLimitError extends TracetailError {
   }
 }
 
+/**
+ * Backpressure: the storage directory cannot take the batch. `TT_STORAGE_FULL`: its filesystem is
+ * full (ENOSPC, a quota, SQLITE_FULL); `TT_STORAGE_ERROR`: it fails otherwise (read-only,
+ * permissions, I/O errors). Nothing of the batch was kept; the sender tries again later.
+ */
+export class StorageError extends TracetailError {
+  override readonly retryable = true;
+  constructor(
+    readonly code: 'TT_STORAGE_FULL' | 'TT_STORAGE_ERROR',
+    message: string,
+    readonly retryAfterMs: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
 /** The pipeline is stopping and takes no more input. */
 export class StoppedError extends TracetailError {
   readonly code = 'TT_STOPPED';
@@ -86,8 +103,8 @@ export class RequestTimeoutError extends TracetailError {
   readonly code = 'TT_REQUEST_TIMEOUT';
 }
 
-export type BackpressureError = QueueFullError | MemoryLimitError | StoppedError;
+export type BackpressureError = QueueFullError | StorageError | MemoryLimitError | StoppedError;
 
 export function isBackpressure(err: unknown): err is BackpressureError {
-  return err instanceof QueueFullError || err instanceof MemoryLimitError || err instanceof StoppedError;
+  return err instanceof QueueFullError || err instanceof StorageError || err instanceof MemoryLimitError || err instanceof StoppedError;
 }

@@ -9,7 +9,7 @@ import { stopInReverse, stopping, type Component, type Consumer } from './compon
 import type { Config } from './config/load.js';
 import { SIGNALS, type Signal } from './otlp/signals.js';
 import { formatDuration } from './config/units.js';
-import { batchOptions, buildTransports, retryOptions } from './exporters/index.js';
+import { batchOptions, buildTransports, fileExportDirectory, retryOptions } from './exporters/index.js';
 import { MemoryGuard } from './exporters/memory-guard.js';
 import { QueueSender } from './exporters/queue-sender.js';
 import { QueueWriter } from './exporters/queue-writer.js';
@@ -24,6 +24,7 @@ import { RecordBuilder } from './processors/parse/record-builder.js';
 import { LogSampler } from './processors/sampling/log-sampler.js';
 import { buildReceivers } from './receivers/index.js';
 import type { GraphContext, Receiver } from './receivers/receiver.js';
+import { checkWritableDirectories } from './storage/preflight.js';
 import { Store, type QueueStats } from './storage/store.js';
 import { METRICS } from './metrics/catalogue.js';
 
@@ -54,6 +55,8 @@ export class Sidecar implements Component {
     const store = this.store;
     if (!store) return ['starting'];
     const reasons = this.receivers.filter((r) => !r.ready).map((r) => `${r.name} not bound`);
+    const fault = store.storageFault;
+    if (fault) reasons.push(`storage.directory: ${fault.message}`);
     const maxAge = this.config.export.readiness.max_queue_age;
     if (maxAge !== null) {
       const now = Date.now();
@@ -103,9 +106,17 @@ export class Sidecar implements Component {
     const { config, parts } = this;
     const { log, telemetry } = this.deps;
     const exporting = config.export.enabled;
+    checkWritableDirectories(writtenDirectories(config));
     const transports = exporting ? buildTransports(config) : undefined;
     if (!exporting) log.info('export.enabled is false: nothing is queued or exported, only metrics are made');
-    const store = (this.store = Store.open(config.storage.directory, { maxQueueBytes: config.storage.max_queue_bytes }));
+    const storageLog = log.child({ component: 'storage' });
+    const store = (this.store = Store.open(config.storage.directory, {
+      maxQueueBytes: config.storage.max_queue_bytes,
+      onFault: (fault) =>
+        fault
+          ? storageLog.error({ directory: config.storage.directory, code: fault.code }, `${fault.message}; OTLP clients are answered 503 with Retry-After, log files wait at their last durable position`)
+          : storageLog.info({ directory: config.storage.directory }, 'the storage directory takes writes again'),
+    }));
     parts.push(stopping('storage', () => store.close()));
     const memory = new MemoryGuard({ limitBytes: config.limits.memory_mib * 1024 * 1024, log: log.child({ component: 'memory' }) });
     parts.push(stopping('memory', () => memory.close()));
@@ -231,4 +242,13 @@ export class Sidecar implements Component {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms).unref());
+}
+
+/** The directories the sidecar writes to, by the config key that sets each. */
+function writtenDirectories(config: Config): { key: string; path: string }[] {
+  const out = [{ key: 'storage.directory', path: config.storage.directory }];
+  if (config.export.enabled && SIGNALS.some((signal) => !config.exportTargets[signal])) {
+    out.push({ key: config.export.file.directory ? 'export.file.directory' : 'storage.directory', path: fileExportDirectory(config) });
+  }
+  return out;
 }

@@ -49,6 +49,8 @@ const NO_LIMITS: SplitLimits = { maxItems: Infinity, maxBytes: Infinity };
 
 const REFUSAL_REASON: Record<BackpressureError['code'], string> = {
   TT_QUEUE_FULL: 'queue_full',
+  TT_STORAGE_FULL: 'storage_full',
+  TT_STORAGE_ERROR: 'storage_error',
   TT_MEMORY_LIMIT: 'memory_limit',
   TT_STOPPED: 'stopping',
 };

@@ -115,9 +115,9 @@ export const METRICS = {
   exportQueueRefusals: spec({
     name: 'tracetail_export_queue_refusals_total',
     type: 'counter',
-    help: 'Batches refused at the entry of the export queue (the sender is told to retry later; nothing is lost), by reason: queue_full, memory_limit, stopping.',
+    help: 'Batches refused at the entry of the export queue (the sender is told to retry later; nothing is lost), by reason: queue_full, storage_full, storage_error, memory_limit, stopping.',
     labelNames: ['signal', 'reason'],
-    doc: '`signal`, `reason` (`queue_full`, `memory_limit`, `stopping`)',
+    doc: '`signal`, `reason` (`queue_full`, `storage_full` (the storage filesystem is full), `storage_error` (it cannot be written), `memory_limit`, `stopping`)',
   }),
   logRecords: spec({
     name: 'tracetail_log_records_total',

@@ -3,14 +3,15 @@
  * (`<signal>-<n>.seg`), the store's SQLite rows saying which segment and offset hold each. A
  * payload is appended before the row that names it commits, so a row never names bytes that are
  * not there (a crash between the two leaves bytes no row names, dropped with their segment). A
- * segment is deleted once no entry in it is left (all acknowledged) and it is no longer written;
- * writing moves to a new segment past `segmentBytes`, and at every start.
+ * segment is deleted once no entry in it is left (all acknowledged) and it is no longer written
+ * or holds more than DRAINED_BYTES; writing moves to a new segment then, past `segmentBytes`, and
+ * at every start.
  *
  * Writing a payload is one write(2) of its bytes: several times cheaper per byte than SQLite's
  * way with a blob (written to the WAL, copied into the database at a checkpoint, its pages freed
  * again on delete).
  */
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readdirSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 
 export interface SegmentPlace {
@@ -25,6 +26,8 @@ interface Segment {
 }
 
 const NAME = /^(traces|logs|metrics)-(\d+)\.seg$/;
+/** A segment being written is deleted once all its entries are acknowledged past this size. */
+const DRAINED_BYTES = 1 << 20;
 
 export class Segments {
   private readonly open = new Map<number, Segment>();
@@ -64,7 +67,14 @@ export class Segments {
     if (this.current < 0 || this.size >= this.segmentBytes) this.rotate();
     const seg = this.open.get(this.current)!;
     const offset = this.size;
-    for (let done = 0; done < payload.byteLength; ) done += writeSync(seg.fd, payload, done, payload.byteLength - done);
+    try {
+      for (let done = 0; done < payload.byteLength; ) done += writeSync(seg.fd, payload, done, payload.byteLength - done);
+    } catch (err) {
+      // A write cut short (a full disk) leaves part of the payload: cut it off, or the next one
+      // would land after it (the file is appended to) and not at the offset its row names.
+      ftruncateSync(seg.fd, offset);
+      throw err;
+    }
     this.size += payload.byteLength;
     seg.live++;
     return { segment: this.current, offset };
@@ -88,12 +98,21 @@ export class Segments {
     return out;
   }
 
-  /** An entry of `segment` was acknowledged: the segment goes once it holds none and is not written. */
+  /**
+   * An entry of `segment` was acknowledged: the segment goes once it holds none and is not written,
+   * or is written but past DRAINED_BYTES (a queue that drains would else keep up to a segment's
+   * bytes of sent payloads, on a disk that may be full); writing then starts a new one.
+   */
   release(segment: number): void {
     const seg = this.open.get(segment);
     if (!seg) return;
     seg.live--;
-    if (seg.live <= 0 && segment !== this.current) this.delete(segment, seg);
+    if (seg.live > 0) return;
+    if (segment !== this.current) this.delete(segment, seg);
+    else if (this.size >= DRAINED_BYTES) {
+      this.delete(segment, seg);
+      this.current = -1;
+    }
   }
 
   close(): void {
@@ -103,9 +122,10 @@ export class Segments {
 
   private rotate(): void {
     const previous = this.current;
+    const fd = openSync(this.path(this.next), 'a+'); // first: a failure leaves the current segment current
     this.current = this.next++;
     this.size = 0;
-    this.open.set(this.current, { fd: openSync(this.path(this.current), 'a+'), live: 0 });
+    this.open.set(this.current, { fd, live: 0 });
     const prev = this.open.get(previous);
     if (prev && prev.live <= 0) this.delete(previous, prev);
   }

@@ -13,7 +13,9 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Checkpoint } from '../pipeline/checkpoints.js';
 import { SIGNALS, type Signal } from '../otlp/signals.js';
-import { EnvironmentError, QueueFullError, RETRY_AFTER_MS } from '../errors.js';
+import { EnvironmentError, QueueFullError, RETRY_AFTER_MS, StorageError } from '../errors.js';
+import { isFull } from './preflight.js';
+import { Reserve, RESERVE_BYTES } from './reserve.js';
 import { Segments } from './segments.js';
 
 /**
@@ -28,6 +30,8 @@ export const RECENT_BYTES = 4 << 20;
 /** A segment file is closed for writing past this size (or an eighth of the queue bound, if less). */
 const SEGMENT_BYTES = 16 << 20;
 const MIN_SEGMENT_BYTES = 1 << 20;
+/** While the storage is full, how often a write is tried again (each try first checks for room). */
+const FULL_RETRY_MS = 250;
 
 export interface QueueEntry {
   id: number;
@@ -68,6 +72,17 @@ export interface StoreOptions {
   maxQueueBytes: number;
   /** Retry-After hint given with QueueFullError. */
   retryAfterMs?: number;
+  /** Told when writes start failing (the storage is full or failing) and when they work again. */
+  onFault?: (fault: StorageFault | undefined) => void;
+}
+
+/** Why the store takes nothing at the moment. */
+export interface StorageFault {
+  reason: 'storage_full' | 'storage_error';
+  /** The errno or SQLite code. */
+  code: string;
+  message: string;
+  since: number;
 }
 
 interface QueueStatements {
@@ -96,18 +111,24 @@ export class Store {
   /** Payloads of the newest entries, by signal and id (see RECENT_BYTES). */
   private readonly recent = new Map<string, Uint8Array>();
   private recentBytes = 0;
+  private readonly reserve: Reserve;
+  private currentFault?: StorageFault;
+  private lastFullTry = 0;
 
   private constructor(
     readonly path: string,
     private readonly options: StoreOptions,
   ) {
+    let db: Database.Database | undefined;
     try {
-      this.db = new Database(path, { timeout: 250 });
+      this.db = db = new Database(path, { timeout: 250 });
+      // One tracetail per storage directory: a second one would replay the same queue. Set before
+      // WAL mode, so that the WAL index is kept in memory, not in a `-shm` file (which a full disk
+      // would not let a restart create).
+      this.db.pragma('locking_mode = EXCLUSIVE');
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = NORMAL');
       this.db.pragma(`cache_size = -${PAGE_CACHE_KIB}`);
-      // One tracetail per storage directory: a second one would replay the same queue.
-      this.db.pragma('locking_mode = EXCLUSIVE');
       // Take the write lock now (kept: exclusive locking mode) before touching the segment files.
       this.db.exec('BEGIN IMMEDIATE; COMMIT;');
       this.db.exec(`
@@ -134,11 +155,14 @@ export class Store {
       }
       this.migrateSharedQueue();
     } catch (err) {
+      if (db?.open) db.close();
       const busy = (err as { code?: string }).code === 'SQLITE_BUSY';
       throw new EnvironmentError(
         busy
           ? `storage.directory: ${path} is in use by another tracetail process`
-          : `storage.directory: cannot open ${path}: ${(err as Error).message}`,
+          : isFull(err)
+            ? `storage.directory: ${dirname(path)} is full; tracetail needs at least ${RESERVE_BYTES >> 20} MiB free to start`
+            : `storage.directory: cannot open ${path}: ${(err as Error).message}`,
         { cause: err },
       );
     }
@@ -176,6 +200,21 @@ export class Store {
       }
       const live = this.db.prepare(`SELECT segment, COUNT(*) AS entries FROM ${table} WHERE segment IS NOT NULL GROUP BY segment`).all() as { segment: number; entries: number }[];
       this.segments[signal] = new Segments(join(dirname(path), 'queue'), signal, segmentBytes, new Map(live.map((l) => [l.segment, l.entries])));
+    }
+    this.reserve = new Reserve(join(dirname(path), 'tracetail.reserve'));
+    try {
+      this.reserve.hold();
+    } catch (err) {
+      if (!isFull(err)) throw new EnvironmentError(`storage.directory: cannot write ${this.reserve.path}: ${(err as Error).message}`, { cause: err });
+      // A queue that filled the disk is sent first; with none, nothing would ever free room.
+      if (this.totalBytes === 0) {
+        this.close();
+        throw new EnvironmentError(
+          `storage.directory: ${dirname(path)} is full (${this.reserve.available()} bytes free); tracetail needs at least ${RESERVE_BYTES >> 20} MiB free to start`,
+          { cause: err },
+        );
+      }
+      this.fault(err);
     }
   }
 
@@ -238,6 +277,7 @@ export class Store {
         this.options.retryAfterMs ?? RETRY_AFTER_MS.queueFull,
       );
     }
+    if (this.currentFault?.reason === 'storage_full') this.awaitRoom();
     const now = Date.now();
     const places: { signal: Signal; segment: number; offset: number }[] = [];
     const ids: number[] = [];
@@ -255,12 +295,9 @@ export class Store {
       })();
     } catch (err) {
       for (const p of places) this.segments[p.signal].abandon(p.segment);
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOSPC' || code === 'EDQUOT' || code === 'SQLITE_FULL') {
-        throw new QueueFullError(`the storage directory is full (${code}); the export queue takes nothing more until it has room`, this.options.retryAfterMs ?? RETRY_AFTER_MS.queueFull);
-      }
-      throw err;
+      throw this.fault(err) ?? err;
     }
+    if (this.currentFault) this.setFault(undefined);
     for (let i = 0; i < entries.length; i++) {
       const entry = entries[i];
       const s = this.statsFor(entry.signal);
@@ -315,12 +352,21 @@ export class Store {
     this.assertOpen();
     if (entries.length === 0) return;
     const segments: number[] = [];
-    this.db.transaction(() => {
+    const remove = this.db.transaction(() => {
+      segments.length = 0;
       for (const e of entries) {
         const row = this.queue[signal].ack.get(e.id) as { segment: number | null } | undefined;
         if (row && row.segment !== null) segments.push(row.segment);
       }
-    })();
+    });
+    try {
+      remove();
+    } catch (err) {
+      // The reserve's room is for this: deleting what was sent is what empties a full disk.
+      if (!isFull(err) || !this.reserve.isHeld) throw err;
+      this.fault(err);
+      remove();
+    }
     for (const segment of segments) this.segments[signal].release(segment);
     const s = this.statsFor(signal);
     for (const e of entries) {
@@ -336,6 +382,11 @@ export class Store {
       const row = this.queue[signal].oldest.get() as { oldest: number } | undefined;
       s.oldestCreatedAt = row?.oldest ?? null;
     }
+  }
+
+  /** Why writes are refused now (full or failing storage), or undefined while they work. */
+  get storageFault(): StorageFault | undefined {
+    return this.currentFault;
   }
 
   getCheckpoint<T = unknown>(key: string): T | undefined {
@@ -365,6 +416,47 @@ export class Store {
     this.db.close();
     for (const segments of Object.values(this.segments)) segments.close();
     this.recent.clear();
+  }
+
+  /**
+   * A failed write as the backpressure error it is (undefined when it is not the storage's: a bug),
+   * remembered until a write works again. A full filesystem gives up the reserve, so that deletes
+   * can still free room.
+   */
+  private fault(err: unknown): StorageError | undefined {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (typeof code !== 'string' || !(/^E[A-Z]+$/.test(code) || code.startsWith('SQLITE_'))) return undefined;
+    const full = isFull(err);
+    if (full) this.reserve.release();
+    const message = full
+      ? `the storage directory is full (${code}); nothing more is queued until the export frees room`
+      : `the storage directory cannot be written (${code}: ${(err as Error).message}); nothing more is queued until it can`;
+    const reason = full ? 'storage_full' : 'storage_error';
+    if (this.currentFault?.reason !== reason) this.setFault({ reason, code, message, since: Date.now() });
+    return new StorageError(full ? 'TT_STORAGE_FULL' : 'TT_STORAGE_ERROR', message, RETRY_AFTER_MS.storage, { cause: err });
+  }
+
+  /**
+   * While full, a write is tried only when the filesystem has room for the reserve and as much
+   * again, the reserve written first (and at most every FULL_RETRY_MS): else it is refused at once.
+   */
+  private awaitRoom(): void {
+    const fault = this.currentFault!;
+    const refuse = () => new StorageError('TT_STORAGE_FULL', fault.message, RETRY_AFTER_MS.storage);
+    const now = Date.now();
+    if (now - this.lastFullTry < FULL_RETRY_MS) throw refuse();
+    this.lastFullTry = now;
+    if (this.reserve.available() < 2 * this.reserve.bytes) throw refuse();
+    try {
+      this.reserve.hold();
+    } catch (err) {
+      throw this.fault(err) ?? err;
+    }
+  }
+
+  private setFault(fault: StorageFault | undefined): void {
+    this.currentFault = fault;
+    this.options.onFault?.(fault);
   }
 
   private takeRecent(signal: Signal, id: number): Uint8Array | undefined {

@@ -28,6 +28,7 @@ import { MultilineAggregator } from './multiline.js';
 import { RecordCutter } from './record-cutter.js';
 import { ReadBuffers, TailedFile, type FileCheckpoint, type RotationKind } from './tailed-file.js';
 import type { RawRecord } from './types.js';
+import { isBackpressure } from '../../errors.js';
 import { METRICS } from '../../metrics/catalogue.js';
 
 /** How long a rotated-away file is still read after its last growth (Fluent Bit's rotate_wait). */
@@ -596,6 +597,7 @@ export class FileReceiver extends BaseComponent implements Receiver {
       this.ctx.checkpoints.save([{ key: f.key, data }]);
       this.checkpoints.set(f.key, data);
     } catch (err) {
+      if (isBackpressure(err)) return; // a full queue or disk: saved with a later position
       this.metrics.component.errors('commit').inc();
       this.log.warn({ err, path: f.path }, 'cannot save checkpoint');
     }
