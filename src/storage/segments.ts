@@ -133,7 +133,11 @@ export class Segments {
   private delete(n: number, seg: Segment): void {
     closeSync(seg.fd);
     this.open.delete(n);
-    unlinkSync(this.path(n));
+    try {
+      unlinkSync(this.path(n));
+    } catch {
+      // The directory cannot be written now: the next start deletes it (no row names it).
+    }
   }
 
   private path(n: number): string {

@@ -326,8 +326,12 @@ describe('storage faults at run time (built CLI)', () => {
     const ready = await readyz(cli);
     expect(ready.status).toBe(503);
     expect(ready.body).toMatch(/storage\.directory: the storage directory cannot be written \(EACCES/);
-    chmodSync(join(storage, 'queue'), 0o755);
+    // The backend comes back while the directory is still not writable: what is queued is sent
+    // and acknowledged all the same (its segment files stay until they can be deleted).
     await collector.up();
+    await waitFor(async () => sumOf(await scrape(cli!), 'tracetail_export_queue_bytes') === 0, { timeoutMs: 30_000, intervalMs: 200, what: 'the queue to drain while its directory is not writable' });
+    expect((await readyz(cli)).status).toBe(503);
+    chmodSync(join(storage, 'queue'), 0o755);
     await spans.resend();
     for (let i = 0; i < 10; i++) expect(await spans.send()).toBe(200);
     await spans.delivered(collector);
