@@ -19,7 +19,7 @@ export function checkWritableDirectories(directories: readonly { key: string; pa
 
 function checkWritable(key: string, directory: string): void {
   try {
-    mkdirSync(directory, { recursive: true });
+    makeDirectories(resolve(directory));
   } catch (err) {
     throw new EnvironmentError(`${key}: cannot create ${directory}: ${explain(err, directory)}`, { cause: err });
   }
@@ -37,6 +37,20 @@ function checkWritable(key: string, directory: string): void {
     if (isFull(err)) return;
     throw new EnvironmentError(`${key}: cannot write in ${directory}: ${explain(err, directory)}`, { cause: err });
   }
+}
+
+/**
+ * `mkdir -p`, one directory at a time: a recursive mkdirSync says ENOENT where it met EROFS or
+ * EACCES, this tells the errno of the directory that could not be made.
+ */
+function makeDirectories(path: string): void {
+  try {
+    if (statSync(path).isDirectory()) return;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    if (dirname(path) !== path) makeDirectories(dirname(path));
+  }
+  mkdirSync(path);
 }
 
 /** ENOSPC, a quota or SQLite's "database or disk is full". */

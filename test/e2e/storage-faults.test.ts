@@ -34,8 +34,8 @@ afterEach(async () => {
 const tmpfsSkip = tmpfsSkipReason(tempDir('tracetail-tmpfs-probe-'));
 if (tmpfsSkip) console.warn(`storage-faults: the full-disk tests are skipped: ${tmpfsSkip}`);
 
-function tmpfs(path: string, bytes: number): string {
-  mountTmpfs(path, bytes);
+function tmpfs(path: string, bytes: number, options: string[] = []): string {
+  mountTmpfs(path, bytes, options);
   mounts.push(path);
   return path;
 }
@@ -122,6 +122,15 @@ describe('storage faults at start (built CLI)', () => {
     expect(r.stack).toBe(false);
     chmodSync(storage, 0o777);
     await deliversGoodData(dir, config, { user });
+  });
+
+  it.skipIf(tmpfsSkip)('a storage directory on a read-only filesystem: exit 1 naming the key and saying so', async () => {
+    const dir = tempDir('tracetail-storage-ro-');
+    const mount = tmpfs(join(dir, 'ro'), 1 << 20, ['ro']);
+    const r = await failedStart(dir, testConfig(dir, { storage: { directory: join(mount, 'state') } }));
+    expect(r.code).toBe(1);
+    expect(r.fatal).toEqual([`storage.directory: cannot create ${join(mount, 'state')}: the filesystem is read-only (EROFS); mount a writable volume there`]);
+    expect(r.stack).toBe(false);
   });
 
   it.skipIf(tmpfsSkip)('a full storage filesystem with no queue to drain: exit 1 saying it is full; then it starts once there is room', async () => {

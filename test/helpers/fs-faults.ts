@@ -20,10 +20,10 @@ export function tmpfsSkipReason(scratch: string): string | undefined {
   }
 }
 
-/** A tmpfs of `bytes` at `path` (created). */
-export function mountTmpfs(path: string, bytes: number): void {
+/** A tmpfs of `bytes` at `path` (created), with more mount options (`ro`). */
+export function mountTmpfs(path: string, bytes: number, options: string[] = []): void {
   mkdirSync(path, { recursive: true });
-  execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${bytes},mode=0777`, 'tmpfs', path], { stdio: 'pipe' });
+  execFileSync('mount', ['-t', 'tmpfs', '-o', [`size=${bytes}`, 'mode=0777', ...options].join(','), 'tmpfs', path], { stdio: 'pipe' });
 }
 
 export function unmount(path: string): void {
