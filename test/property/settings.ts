@@ -11,7 +11,7 @@
 import fc from 'fast-check';
 
 const DEFAULT_SEED = 1_717_171_717;
-const DEFAULT_RUNS = 100;
+const DEFAULT_RUNS = 200;
 
 function envInteger(name: string, fallback: number): number {
   const text = process.env[name];
