@@ -43,7 +43,7 @@ function build(entries: readonly (readonly [readonly string[], unknown])[]): { d
       if (!at) break;
     }
     if (!at) continue;
-    at[path[path.length - 1]] = value;
+    Object.defineProperty(at, path[path.length - 1], { value, enumerable: true, writable: true, configurable: true }); // `__proto__` too
     paths.push([...path]);
   }
   return { doc, paths };
@@ -80,7 +80,11 @@ const anyValue = fc.oneof(
   fc.dictionary(fc.string({ maxLength: 6 }), fc.oneof(fc.string({ maxLength: 6 }), fc.integer(), fc.constant(null)), { maxKeys: 3 }),
 );
 const wrongValue = fc.tuple(fc.constantFrom(...KEYS), anyValue);
-const unknownKey = fc.tuple(fc.constantFrom(...SECTIONS), fc.string({ minLength: 1, maxLength: 8 }), anyValue).map(([section, key, value]) => [[...section, key], value] as const);
+const isKey = (path: readonly string[]) => KEYS.some((k) => k.join('.') === path.join('.'));
+const unknownKey = fc
+  .tuple(fc.constantFrom(...SECTIONS), fc.oneof(fc.constant('__proto__'), fc.string({ minLength: 1, maxLength: 8 })), anyValue)
+  .map(([section, key, value]) => [[...section, key], value] as const)
+  .filter(([path]) => !isKey(path));
 
 describe('config loading', () => {
   it('values of any type at any key, and unknown keys, fail only with a ConfigError naming the keys', () => {
@@ -88,6 +92,8 @@ describe('config loading', () => {
       fc.property(fc.array(fc.oneof({ arbitrary: wrongValue, weight: 4 }, { arbitrary: unknownKey, weight: 1 }), { minLength: 1, maxLength: 4 }), (entries) => {
         const { doc, paths } = build(entries);
         const { error } = loadOrConfigError(stringify(doc));
+        // a key the schema does not have is always refused, by its path
+        for (const path of paths.filter((p) => !isKey(p))) expect(error?.issues.map((i) => i.path)).toContain(path.join('.'));
         for (const issue of error?.issues ?? []) {
           expect(issue.path, issue.message).not.toBe('');
           expect(isAbout(issue.path, paths), `${issue.path}: ${issue.message}`).toBe(true);
@@ -99,8 +105,10 @@ describe('config loading', () => {
 
   it('random YAML text loads or fails with a ConfigError that says why', () => {
     const yamlish = fc.string({ unit: fc.constantFrom('logs', 'format', 'start_at', ':', ' ', '\n', '  ', '- ', '[', ']', '{', '}', '"', "'", '#', '&a', '*a', '!!', '${X}', 'null', '1', 'x', '\t', '? '), maxLength: 30 });
+    // an alias with or without its anchor
+    const aliased = fc.tuple(fc.constantFrom('a', 'b'), fc.constantFrom('a', 'b')).map(([anchor, alias]) => `service:\n  name: &${anchor} svc\nlog_level: *${alias}\n`);
     check(
-      fc.property(fc.oneof(yamlish, fc.string({ unit: 'binary', maxLength: 40 })), (text) => {
+      fc.property(fc.oneof(yamlish, fc.string({ unit: 'binary', maxLength: 40 }), aliased), (text) => {
         const { error } = loadOrConfigError(text);
         if (error) {
           expect(error.issues.length).toBeGreaterThan(0);
@@ -144,7 +152,8 @@ describe('config loading', () => {
     ['sidecar-1.local', 'sidecar-1.local'],
   ];
   const endpoint = fc.tuple(fc.constantFrom(...HOSTS), fc.integer({ min: 0, max: 65535 })).map(([[written, host], port]) => ({ written: `${written}:${port}`, loaded: { host, port } }));
-  const text = fc.string({ minLength: 1, maxLength: 20 }).filter((s) => !s.includes('$'));
+  // no `${` (expanded from the environment); no `__proto__`, a key the config refuses
+  const text = fc.string({ minLength: 1, maxLength: 20 }).filter((s) => !s.includes('$') && s !== '__proto__');
 
   const settings = fc.record(
     {
@@ -184,6 +193,21 @@ describe('config loading', () => {
         }
         if (chosen.serviceName) expect(config.resource['service.name']).toBe(chosen.serviceName.written);
       }),
+    );
+  });
+
+  it('refuses a map key named __proto__ by its path, where the map would lose it', () => {
+    const maps = fc.constantFrom('service.resource_attributes', 'export.otlp.headers');
+    check(
+      fc.property(maps, fc.dictionary(text, text, { maxKeys: 3 }), fc.string({ maxLength: 8 }), (map, entries, value) => {
+        const { doc } = build([[map.split('.'), { ...entries }]]);
+        const target = map.split('.').reduce<Record<string, unknown>>((o, k) => o[k] as Record<string, unknown>, doc);
+        Object.defineProperty(target, '__proto__', { value, enumerable: true });
+        const { error } = loadOrConfigError(stringify(doc));
+        expect(error, 'refused').toBeDefined();
+        expect(error!.issues).toContainEqual({ path: `${map}.__proto__`, message: 'a key named __proto__ is not supported' });
+      }),
+      { scale: 0.2 },
     );
   });
 });
