@@ -82,7 +82,7 @@ const anyValue = fc.oneof(
 const wrongValue = fc.tuple(fc.constantFrom(...KEYS), anyValue);
 const isKey = (path: readonly string[]) => KEYS.some((k) => k.join('.') === path.join('.'));
 const unknownKey = fc
-  .tuple(fc.constantFrom(...SECTIONS), fc.oneof(fc.constant('__proto__'), fc.string({ minLength: 1, maxLength: 8 })), anyValue)
+  .tuple(fc.constantFrom(...SECTIONS), fc.oneof(fc.constantFrom('__proto__', '$$x', '${X}'), fc.string({ minLength: 1, maxLength: 8 })), anyValue)
   .map(([section, key, value]) => [[...section, key], value] as const)
   .filter(([path]) => !isKey(path));
 
