@@ -16,7 +16,8 @@ export function expandEnv(doc: Document, env: Record<string, string | undefined>
   const problems: ExpansionProblem[] = [];
   visit(doc, {
     Scalar(key, node, path) {
-      if (typeof node.value !== 'string' || !node.value.includes('$')) return;
+      // Keys stay as written: a problem names the key the file has.
+      if (key === 'key' || typeof node.value !== 'string' || !node.value.includes('$')) return;
       const keyPath = pathOf(path, key);
       const original = node.value;
       const expanded = original.replace(REF_RE, (whole, name: string | undefined, fallback: string | undefined) => {

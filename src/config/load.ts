@@ -55,7 +55,12 @@ export function loadConfig(options: LoadOptions = {}): Config {
       );
     }
     problems.push(...expandEnv(doc, env));
-    raw = doc.toJS() ?? {};
+    try {
+      raw = doc.toJS() ?? {};
+    } catch (err) {
+      // An alias without its anchor (`*a`), or more aliases than a sane file has: found only here.
+      throw new ConfigError([{ path: '', message: `invalid YAML: ${(err as Error).message}` }]);
+    }
     if (typeof raw !== 'object' || Array.isArray(raw)) {
       throw new ConfigError([{ path: '', message: `expected a mapping of keys at the top level, got ${describe(raw)}` }]);
     }
@@ -64,6 +69,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
     raw = { ...(raw as object), log_level: env.TRACETAIL_LOG_LEVEL };
   }
 
+  problems.push(...protoKeys(raw, []));
   const parsed = configSchema.safeParse(raw, { reportInput: true });
   if (!parsed.success) {
     problems.push(...parsed.error.issues.flatMap((issue) => formatIssue(issue, raw)));
@@ -150,6 +156,19 @@ function formatIssue(issue: z.core.$ZodIssue, raw: unknown): EnvProblem[] {
     default:
       return [{ path, message: issue.message }];
   }
+}
+
+/**
+ * Keys named `__proto__` (under `service.resource_attributes` or `export.otlp.headers`, say): the
+ * schema's maps would drop them without a word, so they are refused by their path.
+ */
+function protoKeys(value: unknown, path: readonly string[]): EnvProblem[] {
+  if (value === null || typeof value !== 'object') return [];
+  return Object.keys(value).flatMap((key) =>
+    key === '__proto__'
+      ? [{ path: [...path, key].join('.'), message: 'a key named __proto__ is not supported' }]
+      : protoKeys((value as Record<string, unknown>)[key], [...path, key]),
+  );
 }
 
 function deepFreeze<T>(value: T): T {

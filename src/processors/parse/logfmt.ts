@@ -4,6 +4,7 @@
  * exact); quoted values are unescaped as JSON strings are. A bare key is `true`, as in kr/logfmt.
  * One pass over char codes, no regex.
  */
+import { setField } from './types.js';
 
 /**
  * The pairs of `text`, or undefined when it is not logfmt. With `strict` (auto-detection) every
@@ -25,7 +26,7 @@ export function parseLogfmt(text: string, strict: boolean): Record<string, unkno
     const key = text.slice(keyStart, i);
     if (i >= n || c !== 61) {
       if (strict || c === 34) return undefined;
-      out[key] = true;
+      setField(out, key, true);
       continue;
     }
     i++; // '='
@@ -45,15 +46,15 @@ export function parseLogfmt(text: string, strict: boolean): Record<string, unkno
       if (i < n && !isSpace(text.charCodeAt(i))) return undefined; // `k="a"b`
       if (escaped) {
         try {
-          out[key] = JSON.parse(text.slice(valueStart, i));
+          setField(out, key, JSON.parse(text.slice(valueStart, i)));
         } catch {
           return undefined;
         }
-      } else out[key] = text.slice(valueStart + 1, i - 1);
+      } else setField(out, key, text.slice(valueStart + 1, i - 1));
     } else {
       const valueStart = i;
       while (i < n && !isSpace(text.charCodeAt(i))) i++;
-      out[key] = text.slice(valueStart, i);
+      setField(out, key, text.slice(valueStart, i));
     }
     pairs++;
   }

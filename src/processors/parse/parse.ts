@@ -27,7 +27,7 @@ import { KeysByPosition } from '../../keys-by-position.js';
 import { parseLogfmt, startsLikeLogfmt } from './logfmt.js';
 import { severityNumberOfWord, severityOfValue, type Severity } from './severity.js';
 import { isoEnd, parseIsoAt, parseTimestamp } from './timestamp.js';
-import { positionBit, type ParsedLine } from './types.js';
+import { positionBit, setField, type ParsedLine } from './types.js';
 
 export type LineParser = (text: string) => ParsedLine;
 
@@ -337,7 +337,7 @@ function groupFields(groups: Record<string, string | undefined>): Record<string,
   const fields: Record<string, unknown> = {};
   for (const k in groups) {
     const v = groups[k];
-    if (v !== undefined) fields[k] = v;
+    if (v !== undefined) setField(fields, k, v);
   }
   return fields;
 }

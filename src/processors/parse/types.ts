@@ -38,5 +38,14 @@ export function positionBit(p: number): number {
   return p < 31 ? 1 << p : 0;
 }
 
+/**
+ * Sets a parsed field: `__proto__` (in a log line a key like any other) is defined as an own
+ * field, where an assignment would set the object's prototype and lose the field.
+ */
+export function setField(fields: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__') Object.defineProperty(fields, key, { value, enumerable: true, writable: true, configurable: true });
+  else fields[key] = value;
+}
+
 /** Attribute set on a record whose line was cut at `logs.max_line_bytes`. */
 export const TRUNCATED_ATTRIBUTE = 'tracetail.truncated';
