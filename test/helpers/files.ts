@@ -207,6 +207,13 @@ export function runLogrotate(conf: string, state: string): void {
 
 const LINE_ID = /w=(\S+) seq=(\d+)/;
 
+/** Lines `from`..`to`-1 of writer `name`, as the ledger reads them (`w=<name> seq=<n> ...`). */
+export function lines(name: string, from: number, to: number, end = '\n'): string {
+  let s = '';
+  for (let i = from; i < to; i++) s += `w=${name} seq=${i} the quick brown fox${end}`;
+  return s;
+}
+
 export interface ExportedLine {
   writer: string;
   seq: number;
