@@ -298,6 +298,8 @@ export class FileReceiver extends BaseComponent implements Receiver {
     } catch {
       return;
     }
+    // A directory (or fifo, socket) where a file was: discovery watches what a directory holds.
+    if (!st.isFile()) return;
     const existing = this.files.get(fileKey(st));
     if (existing) {
       // Renamed into a matching name, or a second path (a symlink) to a file already read.
@@ -623,5 +625,6 @@ export class FileReceiver extends BaseComponent implements Receiver {
       lag.labels({ path: f.path }).set(Math.max(0, f.size - f.committed));
     }
     watched.set(this.files.size);
+    this.ctx.telemetry.gauge(METRICS.logDirectoriesMissing).set(this.discovery.missingDirectories());
   }
 }
