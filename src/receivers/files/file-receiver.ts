@@ -482,7 +482,7 @@ export class FileReceiver extends BaseComponent implements Receiver {
   /**
    * Close rotated files that were read to their end, stayed quiet for ROTATE_WAIT_MS and whose
    * records are durable. The checkpoint of a file that still exists is kept: it says, after a
-   * restart, that the file was read (rows of files gone are pruned at the next start).
+   * restart, that the file was read (its row goes once the file is found gone: pruneCheckpoints).
    */
   private async closeDrained(): Promise<void> {
     const now = Date.now();
