@@ -332,6 +332,8 @@ function sidecarHealth() {
       row('Log files'),
       timeseries('File lag', 'Bytes written to each file that tracetail has not committed yet (file size minus the committed offset): growing means tailing is behind.', 'bytes', [[`max by (path) (${on('tracetail_log_file_lag_bytes')})`, '{{path}}']], { w: 12 }),
       timeseries('Bytes read', 'Bytes read from log files per second.', 'Bps', [[`sum(${rate('tracetail_log_bytes_read_total')})`, 'read']], { w: 12 }),
+      timeseries('Log directories missing', 'Base directories of logs.include that do not exist (not mounted or created yet, or removed): their files are read once they are there.', 'short', [[`max by (instance) (${on('tracetail_log_directories_missing')})`, '{{instance}}']], { w: 12 }),
+      timeseries('File checkpoints', 'Checkpoints kept: files being read and rotated files that still exist; those of deleted files are removed, so this follows the files on disk.', 'short', [[`max by (instance) (${on('tracetail_log_file_checkpoints')})`, '{{instance}}']], { w: 12 }),
       row('Export'),
       timeseries('Export outcomes', 'Items per second by signal and outcome: sent, retried (sent again later, not a loss), rejected (by the backend in a partial success), dropped (refused permanently).', 'cps', [[`sum by (signal, outcome) (${rate('tracetail_export_items_total')})`, '{{signal}} {{outcome}}']]),
       timeseries('Export request duration p95', '95th percentile of the duration of export requests, by signal and result.', 's', [[`histogram_quantile(0.95, sum by (le, signal, result) (${rate('tracetail_export_request_duration_seconds_bucket')}))`, '{{signal}} {{result}}']]),

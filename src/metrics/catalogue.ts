@@ -145,6 +145,18 @@ export const METRICS = {
     help: 'Log files open for reading (rotated ones still being read included).',
     doc: 'files open for reading (rotated ones still being read included)',
   }),
+  logFileCheckpoints: spec({
+    name: 'tracetail_log_file_checkpoints',
+    type: 'gauge',
+    help: 'Checkpoints kept for log files: files being read, and rotated files that still exist (those of deleted files are removed).',
+    doc: 'checkpoints kept: files being read, rotated files that still exist',
+  }),
+  logDirectoriesMissing: spec({
+    name: 'tracetail_log_directories_missing',
+    type: 'gauge',
+    help: 'Base directories of logs.include globs that do not exist now (not created or mounted yet, or removed); their files are read once they are there.',
+    doc: 'base directories of `logs.include` that do not exist now (read once created)',
+  }),
   logFileLag: spec({
     name: 'tracetail_log_file_lag_bytes',
     type: 'gauge',

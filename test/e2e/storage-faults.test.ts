@@ -9,10 +9,10 @@ import { chmodSync, chownSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeRequest } from '../../src/otlp/codec.js';
-import { runCli, startCli, tempDir, testConfig, writeConfig, type CliProcess, type StartOptions } from '../helpers/cli.js';
+import { runCli, startCli, tempDir, testConfig, unprivilegedUser, writeConfig, type CliProcess, type StartOptions } from '../helpers/cli.js';
 import { TestCollector } from '../helpers/collector.js';
 import { seqOf, tally, traceBatch } from '../helpers/export-harness.js';
-import { fillFilesystem, mountTmpfs, removeFile, tmpfsSkipReason, unmount, unprivilegedUser } from '../helpers/fs-faults.js';
+import { fillFilesystem, mountTmpfs, removeFile, tmpfsSkipReason, unmount } from '../helpers/fs-faults.js';
 import { lineSeq, NumberedLogFile, postOtlp, scrape, sdkExport, sdkExporter, sdkSpans, sumOf } from '../helpers/outage.js';
 import { waitFor } from '../helpers/wait.js';
 

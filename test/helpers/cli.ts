@@ -1,6 +1,6 @@
 /** The built CLI as a child process, driven like a user drives it. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
@@ -94,8 +94,33 @@ export interface StartOptions {
   args?: string[];
   env?: Record<string, string | undefined>;
   cwd?: string;
-  /** Run as this user (the test runs as root): for permissions to apply to the sidecar. */
-  user?: { uid: number; gid: number };
+  /** Run as this user (see `unprivilegedUser`): file modes matter then, as they do not for root. */
+  user?: User;
+}
+
+export interface User {
+  uid: number;
+  gid: number;
+}
+
+/** nobody (65534): an ordinary user the sidecar can be started as when the tests run as root. */
+const NOBODY: User = { uid: 65534, gid: 65534 };
+
+/**
+ * The user to start the sidecar as where file permissions must matter (root reads every file):
+ * nobody, when the tests run as root (which may start a process as another user and still write
+ * to files it made unreadable); undefined otherwise. Its temp dirs must be open to it (`openTo`).
+ */
+export function unprivilegedUser(): User | undefined {
+  return process.getuid?.() === 0 ? NOBODY : undefined;
+}
+
+/** Make `dirs` (created when missing) usable by any user: a sidecar started as another user writes its state there. */
+export function openTo(...dirs: string[]): void {
+  for (const d of dirs) {
+    mkdirSync(d, { recursive: true });
+    chmodSync(d, 0o777);
+  }
 }
 
 /** Config defaults for tests: every listener on port 0, state in a temp dir, no stray ports. */
@@ -127,7 +152,7 @@ export function deepMerge(a: Record<string, unknown>, b: Record<string, unknown>
 
 export function writeConfig(dir: string, config: Record<string, unknown> | string, name = 'tracetail.yaml'): string {
   const file = join(dir, name);
-  writeFileSync(file, typeof config === 'string' ? config : stringify(config));
+  writeFileSync(file, typeof config === 'string' ? config : stringify(config), { mode: 0o644 });
   return file;
 }
 

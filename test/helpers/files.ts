@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import type { Signal } from '../../src/otlp/signals.js';
 import type { RequestOf } from '../../src/otlp/codec.js';
 import type { AnyValue, KeyValue, LogRecord } from '../../src/otlp/types.js';
-import { deepMerge, ROOT, tempDir, testConfig, type CliProcess } from './cli.js';
-import type { TestCollector } from './collector.js';
+import { deepMerge, ROOT, startCli, tempDir, testConfig, type CliProcess, type StartOptions } from './cli.js';
+import { TestCollector } from './collector.js';
 import { waitFor } from './wait.js';
 
 export const WRITER = join(ROOT, 'test/fixtures/files/log-writer.mjs');
@@ -207,6 +207,13 @@ export function runLogrotate(conf: string, state: string): void {
 
 const LINE_ID = /w=(\S+) seq=(\d+)/;
 
+/** Lines `from`..`to`-1 of writer `name`, as the ledger reads them (`w=<name> seq=<n> ...`). */
+export function lines(name: string, from: number, to: number, end = '\n'): string {
+  let s = '';
+  for (let i = from; i < to; i++) s += `w=${name} seq=${i} the quick brown fox${end}`;
+  return s;
+}
+
 export interface ExportedLine {
   writer: string;
   seq: number;
@@ -360,6 +367,30 @@ export function appDirs(prefix: string): { dir: string; logs: string; control: s
   mkdirSync(logs);
   mkdirSync(control);
   return { dir, logs, control, path: join(logs, 'app.log') };
+}
+
+/** The sidecars and the collector a test started, all stopped by `stop()` (in afterEach). */
+export class Started {
+  private readonly procs: CliProcess[] = [];
+  private started: TestCollector | undefined;
+
+  /** A test collector, started for this test. */
+  async collector(): Promise<TestCollector> {
+    this.started = await TestCollector.start();
+    return this.started;
+  }
+
+  async cli(options: StartOptions): Promise<CliProcess> {
+    const p = await startCli(options);
+    this.procs.push(p);
+    return p;
+  }
+
+  async stop(): Promise<void> {
+    for (const p of this.procs.splice(0)) await p.stop();
+    await this.started?.close();
+    this.started = undefined;
+  }
 }
 
 /** Config for the built CLI tailing `<dir>/logs/**\/*.log` and exporting to `endpoint`, quickly. */

@@ -1,7 +1,6 @@
 /**
  * Faults of the filesystem under the sidecar: a tmpfs of a fixed size to fill (mount needs root;
- * `tmpfsSkipReason` says why a test cannot have one), a file that takes the room left, and a user
- * the CLI can run as for permissions to matter (root ignores them).
+ * `tmpfsSkipReason` says why a test cannot have one) and a file that takes the room left.
  */
 import { execFileSync } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, unlinkSync, writeSync } from 'node:fs';
@@ -60,11 +59,4 @@ export function fillFilesystem(dir: string, name = 'filler'): string {
 
 export function removeFile(path: string): void {
   unlinkSync(path);
-}
-
-/** The uid and gid of `nobody`, for running the CLI as a user permissions apply to; undefined when not root. */
-export function unprivilegedUser(): { uid: number; gid: number } | undefined {
-  if (process.getuid?.() !== 0) return undefined;
-  const id = (flag: string) => Number(execFileSync('id', [flag, 'nobody'], { encoding: 'utf8' }).trim());
-  return { uid: id('-u'), gid: id('-g') };
 }

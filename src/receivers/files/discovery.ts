@@ -10,6 +10,15 @@
  * A file inotify may not watch (no read permission) is still reported by the watcher, which then
  * never reports it again: such files are looked at every DENIED_RECHECK_MS, and once readable they
  * are reported as changed (or added) and handed to the watcher again.
+ *
+ * The surroundings may change under the watcher: a directory it stands on (a root) removed with
+ * everything in it (`rm -rf`, a volume unmounted) leaves it watching nothing, so the roots are
+ * looked at every SURROUNDINGS_CHECK_MS and, when one is gone, the watcher starts over from the
+ * nearest directory that exists, as it does at start for a base not created yet (and as the
+ * Collector's filelog, Fluent Bit and Vector keep looking for their globs). An include base
+ * directory that goes away or comes back is logged once each way. A watched file replaced by a
+ * directory of the same name is reported gone, and the directory is handed to the watcher: the
+ * watcher itself only reports a change of the file.
  */
 import { constants, existsSync, type Stats } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
@@ -43,6 +52,8 @@ export const SETTLE_CHECK_MS = 60;
 export const FALLBACK_POLL_INTERVAL_MS = 1000;
 /** How often files denied to the watcher are checked for having become readable. */
 export const DENIED_RECHECK_MS = 1000;
+/** How often the watcher's roots and the include bases are looked at (removed, created again). */
+export const SURROUNDINGS_CHECK_MS = 1000;
 /** Keys of one-time warnings kept at most (a directory that keeps failing is warned about once). */
 const MAX_WARNED = 10_000;
 
@@ -64,6 +75,11 @@ export class FileDiscovery {
   /** Matching files the watcher could not watch for lack of permission, checked on a timer. */
   private readonly denied = new Set<string>();
   private deniedTimer: NodeJS.Timeout | undefined;
+  private surroundingsTimer: NodeJS.Timeout | undefined;
+  /** The directories the current watcher was given. */
+  private watchedRoots: string[] = [];
+  /** Include base directories found missing (at start, or removed since). */
+  private readonly missingBases = new Set<string>();
   private watcher: FSWatcher | undefined;
   private polling: boolean;
   private pollIntervalMs: number;
@@ -94,6 +110,34 @@ export class FileDiscovery {
     while (this.switching) await this.switching;
     this.ready = true;
     this.warnUnmatched();
+    for (const base of this.paths.bases()) if (!existsSync(base)) this.missingBases.add(base);
+    this.surroundingsTimer = setInterval(() => this.checkSurroundings(), SURROUNDINGS_CHECK_MS);
+    this.surroundingsTimer.unref();
+  }
+
+  /** Include base directories that do not exist now (not created or mounted yet, or removed). */
+  missingDirectories(): number {
+    let n = 0;
+    for (const base of new Set(this.paths.bases())) if (!existsSync(base)) n++;
+    return n;
+  }
+
+  /** A root gone: watch again from what exists. An include base gone or back: say so, once. */
+  private checkSurroundings(): void {
+    if (this.stopped) return;
+    for (const base of new Set(this.paths.bases())) {
+      const exists = existsSync(base);
+      if (!exists && !this.missingBases.has(base)) {
+        this.missingBases.add(base);
+        this.log.warn({ directory: base }, 'log directory removed; its files are read again once it is created');
+      } else if (exists && this.missingBases.delete(base)) {
+        this.log.info({ directory: base }, 'log directory created; reading its files');
+      }
+    }
+    const gone = this.watchedRoots.filter((r) => !existsSync(r));
+    if (gone.length === 0 || this.switching) return;
+    this.log.warn({ removed: gone, roots: this.roots() }, 'watched directory removed; watching from the nearest directory that exists');
+    this.rewatch();
   }
 
   /** Says which include globs found nothing at start: a typo, or a volume not mounted. */
@@ -110,6 +154,7 @@ export class FileDiscovery {
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.deniedTimer);
+    clearInterval(this.surroundingsTimer);
     this.denied.clear();
     for (const k of this.known.values()) clearTimeout(k.settle);
     this.known.clear();
@@ -131,6 +176,7 @@ export class FileDiscovery {
    */
   private watch(seen: Set<string> | undefined): Promise<void> {
     const roots = this.roots();
+    this.watchedRoots = roots;
     const w = new FSWatcher({
       persistent: true,
       ignoreInitial: false,
@@ -213,6 +259,7 @@ export class FileDiscovery {
   private async onChange(w: FSWatcher, path: string, stats: Stats | undefined): Promise<void> {
     if (!stats) stats = await this.statOrUndefined(path);
     if (!stats || this.stopped || w !== this.watcher) return;
+    if (stats.isDirectory()) return this.becameDirectory(w, path);
     if (!this.known.has(path)) {
       // Unlinked by a settle check while the watcher still tracked it: it is back.
       this.known.set(path, snapshot(stats));
@@ -265,8 +312,21 @@ export class FileDiscovery {
   private async settleCheck(path: string, k: Known): Promise<void> {
     const stats = await this.statOrUndefined(path);
     if (this.stopped || this.known.get(path) !== k) return;
-    if (!stats || !stats.isFile()) this.emitUnlink(path);
+    if (stats?.isDirectory()) this.becameDirectory(this.watcher, path);
+    else if (!stats || !stats.isFile()) this.emitUnlink(path);
     else if (differs(k, stats)) this.emitChange(path, stats);
+  }
+
+  /**
+   * A file's path names a directory now (the file removed, a directory made in its place): the
+   * file is gone, and the watcher, which took the directory for the file changing, is given the
+   * directory to scan (what it holds is matched like anything else).
+   */
+  private becameDirectory(w: FSWatcher | undefined, path: string): void {
+    this.emitUnlink(path);
+    if (!w || w !== this.watcher || this.stopped) return;
+    w.unwatch(path);
+    w.add(path);
   }
 
   private async statOrUndefined(path: string): Promise<Stats | undefined> {
@@ -355,6 +415,11 @@ export class FileDiscovery {
   private switchToPolling(): void {
     if (this.switching) return;
     this.polling = true;
+    this.rewatch();
+  }
+
+  /** Replaces the watcher with a new one over the roots as they are now; files already known keep their state. */
+  private rewatch(): void {
     const old = this.watcher;
     this.settleReady?.();
     this.switching = (async () => {
@@ -362,7 +427,7 @@ export class FileDiscovery {
       if (this.stopped) return;
       await this.watch(new Set());
     })()
-      .catch((err: unknown) => this.log.error({ err }, 'file discovery could not switch to polling'))
+      .catch((err: unknown) => this.log.error({ err }, 'file discovery could not start watching again'))
       .finally(() => {
         this.switching = undefined;
       });

@@ -11,6 +11,10 @@
  * ROTATE_WAIT_MS; a truncated file is read again from 0, after the bytes it lost are read from its
  * copy when there is one. At start, a checkpoint whose file no longer matches (renamed away while
  * tracetail was down) is followed to that file in the same directory and read to its end.
+ *
+ * Checkpoints stay bounded while running: a deleted file's row goes when the file is closed, and
+ * the row of a rotated file kept (it still exists: after a restart it says the file was read)
+ * goes once the file is found gone, every PRUNE_MS.
  */
 import type { Stats } from 'node:fs';
 import { open, readdir, stat } from 'node:fs/promises';
@@ -50,6 +54,8 @@ const READS_AHEAD = 4;
 const TICK_MS = 200;
 const SWEEP_MS = 1000;
 const RECENTLY_CLOSED_MS = 10 * 60_000;
+/** How often the checkpoints of files no longer open are looked at, and those of files gone deleted. */
+const PRUNE_MS = 5000;
 /** How long a path found vacated by the loop's own look is looked at again every tick. */
 const VACATED_LOOK_MS = 60_000;
 /** How often a change event looks whether the path of a file being read through a backlog still names it. */
@@ -105,6 +111,7 @@ export class FileReceiver extends BaseComponent implements Receiver {
   private loop: Promise<void> | undefined;
   private stopRequested = false;
   private lastSweep = 0;
+  private lastPrune = Date.now();
   private readonly warn: RateLimitedLog;
   private removeCollector: (() => void) | undefined;
 
@@ -193,6 +200,10 @@ export class FileReceiver extends BaseComponent implements Receiver {
         this.tickDue = false;
         this.housekeeping();
         await this.closeDrained();
+        if (Date.now() - this.lastPrune >= PRUNE_MS) {
+          this.lastPrune = Date.now();
+          await this.pruneCheckpoints();
+        }
       }
       const file = this.takeDirty();
       if (file) {
@@ -299,6 +310,8 @@ export class FileReceiver extends BaseComponent implements Receiver {
     } catch {
       return;
     }
+    // A directory (or fifo, socket) where a file was: discovery watches what a directory holds.
+    if (!st.isFile()) return;
     const existing = this.files.get(fileKey(st));
     if (existing) {
       // Renamed into a matching name, or a second path (a symlink) to a file already read.
@@ -470,7 +483,7 @@ export class FileReceiver extends BaseComponent implements Receiver {
   /**
    * Close rotated files that were read to their end, stayed quiet for ROTATE_WAIT_MS and whose
    * records are durable. The checkpoint of a file that still exists is kept: it says, after a
-   * restart, that the file was read (rows of files gone are pruned at the next start).
+   * restart, that the file was read (its row goes once the file is found gone: pruneCheckpoints).
    */
   private async closeDrained(): Promise<void> {
     const now = Date.now();
@@ -488,6 +501,42 @@ export class FileReceiver extends BaseComponent implements Receiver {
       if (!st || st.nlink === 0) this.forget(f.key);
       await f.close();
       this.log.debug({ path: f.path }, 'done with rotated log file');
+    }
+  }
+
+  /**
+   * Delete the checkpoints of files that are gone: not open, and no longer in the directory they
+   * were read in (as at start, a file is looked for there by its device:inode, whatever its name
+   * now). A rotated file that still exists keeps its row, and so does one in a directory that
+   * cannot be read now (no permission): only a directory that no longer exists says its files do
+   * not. Runs in the read loop, so no file is opened meanwhile.
+   */
+  private async pruneCheckpoints(): Promise<void> {
+    const rests = new Set(this.compressedRests.map((r) => r.key));
+    const byDir = new Map<string, Set<string>>();
+    for (const [key, cp] of this.checkpoints) {
+      if (this.files.has(key) || rests.has(key)) continue;
+      const dir = dirname(cp.path);
+      if (!byDir.has(dir)) byDir.set(dir, new Set());
+      byDir.get(dir)!.add(key);
+    }
+    for (const [dir, keys] of byDir) {
+      let names: string[] = [];
+      try {
+        names = await readdir(dir);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') continue;
+      }
+      for (const n of names) {
+        if (keys.size === 0) break;
+        try {
+          keys.delete(fileKey(await stat(join(dir, n))));
+        } catch {
+          // gone meanwhile
+        }
+      }
+      for (const key of keys) if (!this.files.has(key)) this.forget(key);
+      if (keys.size > 0) this.log.debug({ directory: dir, checkpoints: keys.size }, 'checkpoints of deleted files removed');
     }
   }
 
@@ -625,5 +674,7 @@ export class FileReceiver extends BaseComponent implements Receiver {
       lag.labels({ path: f.path }).set(Math.max(0, f.size - f.committed));
     }
     watched.set(this.files.size);
+    this.ctx.telemetry.gauge(METRICS.logFileCheckpoints).set(this.checkpoints.size);
+    this.ctx.telemetry.gauge(METRICS.logDirectoriesMissing).set(this.discovery.missingDirectories());
   }
 }

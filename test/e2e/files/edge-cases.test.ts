@@ -3,15 +3,14 @@
  * written at 200 lines/s): none may crash the sidecar or stop that file, so every case ends by
  * checking that every steady line arrived exactly once and the sidecar is still running.
  */
-import { spawn } from 'node:child_process';
 import { appendFileSync, chmodSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CLI, CliProcess, ROOT, startCli, tempDir, writeConfig } from '../../helpers/cli.js';
+import { CliProcess, openTo, startCli, tempDir, unprivilegedUser } from '../../helpers/cli.js';
 import { Store } from '../../../src/storage/store.js';
 import { TestCollector } from '../../helpers/collector.js';
-import { bodyOf, boolAttribute, CollectorFeed, LogWriter, runLogrotate, scrape, stringAttribute, tailConfig } from '../../helpers/files.js';
+import { bodyOf, boolAttribute, CollectorFeed, lines, LogWriter, runLogrotate, scrape, stringAttribute, tailConfig } from '../../helpers/files.js';
 import { requireTool } from '../../helpers/tools.js';
 
 let collector: TestCollector | undefined;
@@ -36,12 +35,6 @@ interface Harness {
   restart(between?: () => void): Promise<CliProcess>;
   /** Stop the steady writer, and check its every line arrived exactly once and the sidecar runs. */
   steadyFlowed(): Promise<void>;
-}
-
-function lines(name: string, from: number, to: number, end = '\n'): string {
-  let s = '';
-  for (let i = from; i < to; i++) s += `w=${name} seq=${i} the quick brown fox${end}`;
-  return s;
 }
 
 async function harness(extra: Record<string, unknown> = {}, before?: (dir: string, logs: string) => void): Promise<Harness> {
@@ -234,26 +227,19 @@ describe('edge cases of log files (built CLI)', () => {
   });
 
   it('a file without read permission is skipped, and read once it becomes readable', async (ctx) => {
-    if (process.getuid?.() !== 0) ctx.skip('needs root to start the sidecar as an unprivileged user (root reads every file)');
+    const user = unprivilegedUser();
+    if (!user) ctx.skip('needs root to start the sidecar as an unprivileged user (root reads every file)');
     const dir = tempDir('tracetail-perm-');
-    chmodSync(dir, 0o777);
     const logs = join(dir, 'logs');
-    for (const d of [logs, join(dir, 'state'), join(dir, 'export')]) {
-      mkdirSync(d);
-      chmodSync(d, 0o777);
-    }
+    openTo(dir, logs, join(dir, 'state'), join(dir, 'export'));
     const secret = join(logs, 'secret.log');
     writeFileSync(secret, lines('secret', 0, 10), { mode: 0o600 });
     chmodSync(secret, 0o600);
     collector = await TestCollector.start();
     const feed = new CollectorFeed(collector);
-    const file = writeConfig(dir, tailConfig(dir, collector.url));
-    chmodSync(file, 0o644);
-    // uid/gid 65534 (nobody): the sidecar as an ordinary user, as in a restricted pod.
-    const child = spawn(process.execPath, [CLI, 'run', '--config', file], { cwd: ROOT, uid: 65534, gid: 65534, stdio: ['ignore', 'pipe', 'pipe'] });
-    const proc = new CliProcess(child);
+    // As an ordinary user (nobody), as in a restricted pod.
+    const proc = await startCli({ dir, config: tailConfig(dir, collector.url), user });
     procs.push(proc);
-    await proc.waitForEndpoint('metrics.endpoint');
     steady = await LogWriter.start({ file: join(logs, 'steady.log'), rate: 200, name: 'steady', format: 'text' });
     await proc.waitForLog((l) => String(l.path ?? '').endsWith('secret.log') && /cannot open/.test(l.msg), 10_000, 'a warning naming the unreadable file');
     expect(await scrape(proc, 'tracetail_log_files_skipped_total', { reason: 'unreadable' })).toBe(1);
