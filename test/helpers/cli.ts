@@ -94,6 +94,8 @@ export interface StartOptions {
   args?: string[];
   env?: Record<string, string | undefined>;
   cwd?: string;
+  /** Node options before the CLI's path, e.g. the V8 flags of the `tracetail` executable (src/node-flags.ts). */
+  nodeArgs?: string[];
 }
 
 /** Config defaults for tests: every listener on port 0, state in a temp dir, no stray ports. */
@@ -129,10 +131,10 @@ export function writeConfig(dir: string, config: Record<string, unknown> | strin
   return file;
 }
 
-export function spawnCli(args: string[], options: { env?: Record<string, string | undefined>; cwd?: string } = {}): CliProcess {
+export function spawnCli(args: string[], options: { env?: Record<string, string | undefined>; cwd?: string; nodeArgs?: string[] } = {}): CliProcess {
   const env: Record<string, string | undefined> = { ...process.env, ...options.env };
   for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k];
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: options.cwd ?? ROOT, env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), CLI, ...args], { cwd: options.cwd ?? ROOT, env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   return new CliProcess(child);
 }
 
@@ -141,7 +143,7 @@ export async function startCli(options: StartOptions = {}): Promise<CliProcess> 
   const dir = options.dir ?? tempDir();
   const args = ['run', ...(options.args ?? [])];
   if (options.config !== undefined) args.push('--config', writeConfig(dir, options.config));
-  const proc = spawnCli(args, { env: options.env, cwd: options.cwd });
+  const proc = spawnCli(args, { env: options.env, cwd: options.cwd, nodeArgs: options.nodeArgs });
   await Promise.race([
     proc.waitForEndpoint('metrics.endpoint'),
     proc.exited.then((code) => {
