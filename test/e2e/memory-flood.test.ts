@@ -11,11 +11,11 @@
  */
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { spanNumber } from '../../bench/lib/ids.mjs';
 import { traceRequestTemplate } from '../../bench/lib/web-trace.mjs';
 import type { RequestOf } from '../../src/otlp/codec.js';
-import { startCli, tempDir, testConfig, type CliProcess } from '../helpers/cli.js';
+import { startCli, stoppedAfterEach, tempDir, testConfig } from '../helpers/cli.js';
 import { TestCollector } from '../helpers/collector.js';
 import { NODE_FLAGS } from '../../src/node-flags.js';
 import { seqOf } from '../helpers/export-harness.js';
@@ -34,15 +34,7 @@ const SAMPLE_MS = 200;
 const SDK_FIRST = 1_000_000_000;
 const SDK_SPANS = 200;
 
-let collector: TestCollector | undefined;
-let cli: CliProcess | undefined;
-
-afterEach(async () => {
-  await cli?.stop();
-  cli = undefined;
-  await collector?.close();
-  collector = undefined;
-});
+const running = stoppedAfterEach();
 
 function procStatusBytes(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -89,9 +81,9 @@ class Arrivals {
 describe('the memory limiter under a flood (built CLI, 30 s)', () => {
   it('keeps RSS within limits.memory_mib + 20%, answers only 200/429/503, and delivers every span it took', async () => {
     const arrivals = new Arrivals();
-    collector = await TestCollector.start({ down: true, onAccepted: (signal, body) => signal === 'traces' && arrivals.add(body as RequestOf['traces']) });
+    const collector = (running.collector = await TestCollector.start({ down: true, onAccepted: (signal, body) => signal === 'traces' && arrivals.add(body as RequestOf['traces']) }));
     const dir = tempDir('tracetail-memory-flood-');
-    cli = await startCli({
+    const cli = (running.cli = await startCli({
       dir,
       // As the `tracetail` executable runs.
       nodeArgs: [...NODE_FLAGS],
@@ -102,7 +94,7 @@ describe('the memory limiter under a flood (built CLI, 30 s)', () => {
         storage: { max_queue_bytes: '48MiB' },
         export: { otlp: { endpoint: collector.url, timeout: '5s' }, retry: { initial_interval: '100ms', max_interval: '1s' }, breaker: { probe_interval: '300ms' } },
       }),
-    });
+    }));
     const endpoint = await cli.waitForEndpoint('receivers.otlp.http.endpoint');
     const pid = cli.child.pid!;
 
@@ -196,11 +188,11 @@ describe('the memory limiter under a flood (built CLI, 30 s)', () => {
       intervalMs: 250,
       what: `the ${acceptedSpans} spans answered 200 and ${SDK_SPANS} SDK spans at the collector`,
     }).catch(async (err: Error) => {
-      const m = await scrape(cli!);
+      const m = await scrape(cli);
       throw new Error(
-        `${err.message}: ${missing()} missing, SDK ${arrivals.sdk.size}, collector requests ${collector!.requests.length} (${JSON.stringify(collector!.requests.slice(-3).map((r) => r.outcome))}), ` +
+        `${err.message}: ${missing()} missing, SDK ${arrivals.sdk.size}, collector requests ${collector.requests.length} (${JSON.stringify(collector.requests.slice(-3).map((r) => r.outcome))}), ` +
           `queue ${sumOf(m, 'tracetail_export_queue_bytes')} B, export ${JSON.stringify(['sent', 'retried', 'rejected', 'dropped'].map((o) => sumOf(m, 'tracetail_export_items_total', { signal: 'traces', outcome: o })))}; ` +
-          `CLI log: ${cli!.logs.filter((l) => l.level !== 'info').slice(-5).map((l) => l.msg).join(' | ')}`,
+          `CLI log: ${cli.logs.filter((l) => l.level !== 'info').slice(-5).map((l) => l.msg).join(' | ')}`,
       );
     });
     clearInterval(sampler);

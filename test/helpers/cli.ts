@@ -4,6 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
+import { afterEach } from 'vitest';
 import { waitFor } from './wait.js';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
@@ -160,4 +161,16 @@ export async function runCli(args: string[], options: { env?: Record<string, str
   const code = await proc.exited;
   clearTimeout(timer);
   return { code, stdout: proc.stdout, stderr: proc.stderr, logs: proc.logs };
+}
+
+/** What an end-to-end test starts: set them, and they are stopped (the CLI first) after each test. */
+export function stoppedAfterEach(): { cli?: CliProcess; collector?: { close(): Promise<void> } } {
+  const running: { cli?: CliProcess; collector?: { close(): Promise<void> } } = {};
+  afterEach(async () => {
+    await running.cli?.stop();
+    running.cli = undefined;
+    await running.collector?.close();
+    running.collector = undefined;
+  });
+  return running;
 }
