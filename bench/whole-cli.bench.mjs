@@ -40,6 +40,7 @@ import { startCollector } from './lib/collector-process.mjs';
 import { fillLines, MAX_LINE_BYTES } from './lib/line-chunks.mjs';
 import { logLines } from './lib/log-lines.mjs';
 import { MTAIL as MTAIL_PATH, mtailVersion, startMtail } from './lib/mtail-process.mjs';
+import { slope } from './lib/stats.mjs';
 import { startWorker } from './lib/worker-process.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -560,21 +561,6 @@ async function steady() {
       });
     }
   });
-}
-
-/** The least-squares slope of y over x for [x, y] points (0 for fewer than 3). */
-function slope(points) {
-  if (points.length < 3) return 0;
-  const n = points.length;
-  const mx = points.reduce((a, [x]) => a + x, 0) / n;
-  const my = points.reduce((a, [, y]) => a + y, 0) / n;
-  let sxy = 0;
-  let sxx = 0;
-  for (const [x, y] of points) {
-    sxy += (x - mx) * (y - my);
-    sxx += (x - mx) ** 2;
-  }
-  return sxx === 0 ? 0 : sxy / sxx;
 }
 
 const mapLatency = (l) => ({ n: l.n, p50_ms: round(l.p50, 1), p90_ms: round(l.p90, 1), p99_ms: round(l.p99, 1), max_ms: round(l.max, 1) });

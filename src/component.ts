@@ -79,3 +79,10 @@ export async function stopInReverse(components: readonly Component[], onError: (
     }
   }
 }
+
+/** The memory held for one request while it is read and decoded (exporters/memory-guard.ts). */
+export interface MemoryReservation {
+  /** Adds the cost of `bytes` more; throws as the reservation did when it does not fit. */
+  grow(bytes: number): void;
+  release(): void;
+}

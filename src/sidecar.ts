@@ -182,7 +182,7 @@ export class Sidecar implements Component {
       metrics: writers.metrics,
     };
     this.graphConsumers = consumers;
-    this.receivers = buildReceivers({ config, log, telemetry, checkpoints: logsNext, consumers, admit: () => memory.admit() });
+    this.receivers = buildReceivers({ config, log, telemetry, checkpoints: logsNext, consumers, reserve: (bytes) => memory.reserve(bytes) });
     parts.push(...this.receivers);
   }
 

@@ -4,6 +4,8 @@
 // `time` (line-chunks.mjs). Commands:
 //   { cmd: 'start', file, rate, shape: 'web' | 'pino', tickMs? }   lines/s; starts at line 0
 //   { cmd: 'rate', rate }                                           changes the rate from now on
+//   { cmd: 'reopen' }    closes the file and opens its path again (created anew after a rename),
+//                        as an app does when logrotate's `create` has moved its file away
 //   { cmd: 'progress' } / { cmd: 'stop' }  ->  { written, target, bytes, cpuSeconds }
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
@@ -12,6 +14,7 @@ import { checkChunks, fillLines, MAX_LINE_BYTES } from './line-chunks.mjs';
 checkChunks();
 
 let fd = -1;
+let path = '';
 let shape = 'web';
 let rate = 0;
 let tickMs = 20;
@@ -53,7 +56,8 @@ process.send({ ready: true });
 process.on('disconnect', () => process.exit(0));
 process.on('message', (m) => {
   if (m.cmd === 'start') {
-    fd = openSync(m.file, 'a');
+    path = m.file;
+    fd = openSync(path, 'a');
     shape = m.shape;
     rate = m.rate;
     tickMs = m.tickMs ?? 20;
@@ -62,6 +66,12 @@ process.on('message', (m) => {
   } else if (m.cmd === 'rate') {
     if (fd >= 0) tick(); // what is due at the old rate
     rate = m.rate;
+  } else if (m.cmd === 'reopen') {
+    if (fd >= 0) {
+      tick(); // what is due goes to the old file
+      closeSync(fd);
+      fd = openSync(path, 'a');
+    }
   } else if (m.cmd === 'stop') {
     if (fd >= 0) closeSync(fd);
     fd = -1;

@@ -14,10 +14,20 @@
  *   runtime). Refuse while that is above the limit;
  * - RSS above the limit + 20% (the delivery promise's bound): refuse whatever the live memory, until a
  *   collection brings it back.
+ *
+ * Sampling alone cannot stop a flood of large requests: between two samples every client may
+ * start one, and each costs several times its size while it is read and decoded (the body, then
+ * its spans as objects, about 5x the wire size). So an OTLP request also reserves its cost before
+ * its body is read (`reserve`): it is taken only while the resident memory, the costs reserved
+ * by the requests in flight and its own stay under the limit, or, with no other request in flight,
+ * under the limit + 20%. A released cost stays counted until the next sample, which sees what it
+ * left behind; a request refused for want of room has the next sample run a full collection (at
+ * most once a second). A request that could not be decoded within the limit + 20% even alone is
+ * refused as too large.
  */
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
-import { MemoryLimitError, RETRY_AFTER_MS } from '../errors.js';
+import { MemoryLimitError, PayloadTooLargeError, RETRY_AFTER_MS } from '../errors.js';
+import type { MemoryReservation } from '../component.js';
+import { fullCollection } from '../garbage-collection.js';
 import type { Logger } from '../logger.js';
 
 export interface MemoryGuardOptions {
@@ -38,17 +48,9 @@ export interface MemoryGuardOptions {
 
 /** Above limit x HARD_FACTOR input is refused whatever the live memory (the README's Delivery promise). */
 export const HARD_FACTOR = 1.2;
+/** What an OTLP request costs while it is read and decoded, as a multiple of its body's size. */
+export const REQUEST_COST_FACTOR = 6;
 const COLLECT_INTERVAL_MS = 1000;
-
-let collectGarbage: (() => void) | undefined;
-
-function fullCollection(): void {
-  if (!collectGarbage) {
-    setFlagsFromString('--expose-gc');
-    collectGarbage = runInNewContext('gc') as () => void;
-  }
-  collectGarbage();
-}
 
 function liveBytes(): number {
   const m = process.memoryUsage();
@@ -62,6 +64,13 @@ export class MemoryGuard {
   private rssSample: number;
   private liveSample: number;
   private reason: Reason = null;
+  /** Costs reserved by the requests in flight. */
+  private reserved = 0;
+  /** Costs released since the last sample (their garbage is not in it yet). */
+  private released = 0;
+  private inFlight = 0;
+  /** A request was refused for want of room: collect at the next sample. */
+  private collectionWanted = false;
   /** RSS not made of live memory: binary, code, runtime (measured at start). */
   private readonly footprint: number;
   private readonly timer: NodeJS.Timeout;
@@ -100,9 +109,11 @@ export class MemoryGuard {
     const was = this.reason;
     this.rssSample = this.rss();
     this.liveSample = this.live();
+    this.released = 0;
     let reason = this.decide();
     // Garbage counts as live until collected: collect before refusing (or while refusing).
-    if (reason && Date.now() - this.lastCollection >= COLLECT_INTERVAL_MS) {
+    if ((reason || this.collectionWanted) && Date.now() - this.lastCollection >= COLLECT_INTERVAL_MS) {
+      this.collectionWanted = false;
       this.lastCollection = Date.now();
       this.collect();
       this.rssSample = this.rss();
@@ -131,6 +142,60 @@ export class MemoryGuard {
         ? `resident ${mibs(this.rssSample)} MiB > limits.memory_mib ${mibs(this.o.limitBytes)} MiB + 20%`
         : `in use ${mibs(this.inUseBytes)} MiB (resident ${mibs(this.rssSample)} MiB) > limits.memory_mib ${mibs(this.o.limitBytes)} MiB`;
     throw new MemoryLimitError(`memory limit reached (${what})`, this.o.retryAfterMs ?? RETRY_AFTER_MS.memoryLimit);
+  }
+
+  /**
+   * Reserves the cost of a request of `bytes` (read and decoded) until its `release()`; `grow()`
+   * adds to it when the body turns out larger (no Content-Length, or compressed). Both throw
+   * MemoryLimitError while the cost does not fit now, PayloadTooLargeError when it never could (see
+   * the file comment).
+   */
+  reserve(bytes: number): MemoryReservation {
+    this.check(bytes * REQUEST_COST_FACTOR, 0, bytes, false);
+    let held = bytes * REQUEST_COST_FACTOR;
+    this.reserved += held;
+    this.inFlight++;
+    let done = false;
+    return {
+      grow: (more) => {
+        if (done) return;
+        const cost = more * REQUEST_COST_FACTOR;
+        this.check(cost, held, bytes + more, true);
+        this.reserved += cost;
+        held += cost;
+        bytes += more;
+      },
+      release: () => {
+        if (done) return;
+        done = true;
+        this.reserved -= held;
+        this.inFlight--;
+        this.released += held;
+      },
+    };
+  }
+
+  /** Throws unless `cost` more fits beside what is in use and reserved; `own` of that is the caller's, which is in flight when `inFlight`. */
+  private check(cost: number, own: number, bytes: number, inFlight: boolean): void {
+    this.admit();
+    const mibs = (b: number) => Math.round(b / 1048576);
+    if (this.footprint + own + cost > this.hardLimit) {
+      throw new PayloadTooLargeError(
+        `a request of ${bytes} bytes needs about ${mibs(own + cost)} MiB to be decoded, more than limits.memory_mib ${mibs(this.o.limitBytes)} MiB + 20% leaves (${mibs(this.hardLimit - this.footprint)} MiB)`,
+      );
+    }
+    // Resident memory, even above the limit: what a request adds there stays resident, whether or
+    // not the rest is garbage.
+    const used = this.rssSample + this.reserved + this.released;
+    const others = this.inFlight - (inFlight ? 1 : 0);
+    if (used + cost > this.o.limitBytes && (others > 0 || used + cost > this.hardLimit)) {
+      // Garbage may be what is in the way: the next sample collects it first.
+      this.collectionWanted = true;
+      throw new MemoryLimitError(
+        `memory limit reached (resident ${mibs(this.rssSample)} MiB, ${mibs(this.reserved + this.released)} MiB reserved by ${others} other requests in flight or just done; a request of ${bytes} bytes needs ${mibs(cost)} MiB more; limits.memory_mib ${mibs(this.o.limitBytes)} MiB)`,
+        this.o.retryAfterMs ?? RETRY_AFTER_MS.memoryLimit,
+      );
+    }
   }
 
   private report(): void {

@@ -1,4 +1,4 @@
-import type { Component, Consumer } from '../component.js';
+import type { Component, Consumer, MemoryReservation } from '../component.js';
 import type { Config } from '../config/load.js';
 import type { Logger } from '../logger.js';
 import type { Telemetry } from '../metrics/telemetry.js';
@@ -17,8 +17,12 @@ export interface GraphContext {
   telemetry: Telemetry;
   /** The read positions of sources (the logs queue writer keeps them). */
   checkpoints: Checkpoints;
-  /** Throws MemoryLimitError (with retryAfterMs) while memory is above limits.memory_mib: check before reading a large body. */
-  admit?: () => void;
+  /**
+   * Reserves memory for a request of `bytes` before its body is read, until its release: throws
+   * MemoryLimitError (with retryAfterMs) while it does not fit under limits.memory_mib,
+   * PayloadTooLargeError when it never could (MemoryGuard.reserve).
+   */
+  reserve?: (bytes: number) => MemoryReservation;
   consumers: {
     /** Raw records read from files, to the parse stage. */
     files: Consumer<RawLogBatch>;

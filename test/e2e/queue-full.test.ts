@@ -6,9 +6,9 @@
  * 200, the refused spans sent again by the client, and an SDK export that was retrying meanwhile.
  */
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { encodeRequest } from '../../src/otlp/codec.js';
-import { startCli, tempDir, testConfig, type CliProcess } from '../helpers/cli.js';
+import { startCli, stoppedAfterEach, tempDir, testConfig } from '../helpers/cli.js';
 import { TestCollector } from '../helpers/collector.js';
 import { seqOf, tally, traceBatch } from '../helpers/export-harness.js';
 import { lineSeq, NumberedLogFile, postOtlp, scrape, sdkExport, sdkExporter, sdkSpans, sumOf } from '../helpers/outage.js';
@@ -19,22 +19,14 @@ const SPAN_REQUEST = 100;
 const SDK_FIRST = 1_000_000;
 const SDK_SPANS = 100;
 
-let collector: TestCollector | undefined;
-let cli: CliProcess | undefined;
-
-afterEach(async () => {
-  await cli?.stop();
-  cli = undefined;
-  await collector?.close();
-  collector = undefined;
-});
+const running = stoppedAfterEach();
 
 describe('a full export queue (built CLI)', () => {
   it('refuses spans with Retry-After, pauses the tailer without dropping, then drains everything', async () => {
-    collector = await TestCollector.start({ down: true });
+    const collector = (running.collector = await TestCollector.start({ down: true }));
     const dir = tempDir('tracetail-queue-full-');
     const log = new NumberedLogFile(join(dir, 'logs', 'app.log'));
-    cli = await startCli({
+    const cli = (running.cli = await startCli({
       dir,
       config: testConfig(dir, {
         logs: { format: 'json' },
@@ -48,7 +40,7 @@ describe('a full export queue (built CLI)', () => {
         },
         shutdown_timeout: '3s',
       }),
-    });
+    }));
     const endpoint = await cli.waitForEndpoint('receivers.otlp.http.endpoint');
 
     // Raw OTLP requests of numbered spans: which got 200, which were refused (to send again).
@@ -94,7 +86,7 @@ describe('a full export queue (built CLI)', () => {
     const sdkResult = sdkExport(sdk, sdkSpans(SDK_FIRST, SDK_SPANS));
 
     // The tailer is refused too, and stops reading: what the app writes now stays in the file.
-    await waitFor(async () => sumOf(await scrape(cli!), 'tracetail_export_queue_refusals_total', { signal: 'logs', reason: 'queue_full' }) > 0, {
+    await waitFor(async () => sumOf(await scrape(cli), 'tracetail_export_queue_refusals_total', { signal: 'logs', reason: 'queue_full' }) > 0, {
       timeoutMs: 30_000,
       intervalMs: 100,
       what: 'the tailer to be refused by the full queue',
@@ -105,7 +97,7 @@ describe('a full export queue (built CLI)', () => {
     await waitFor(() => log.bytes - bytesBefore >= 2 * 1024 * 1024, { timeoutMs: 30_000, what: 'the app to write 2 MiB more' });
     const paused = await waitFor(
       async () => {
-        const m = await scrape(cli!);
+        const m = await scrape(cli);
         return sumOf(m, 'tracetail_log_file_lag_bytes') >= lagBefore + (log.bytes - bytesBefore) / 2 ? m : undefined;
       },
       { timeoutMs: 15_000, intervalMs: 100, what: 'the log file lag to grow while the queue is full' },
@@ -143,18 +135,18 @@ describe('a full export queue (built CLI)', () => {
     // Drained: the file read to its end, the queue empty, as many records out as lines went in.
     await waitFor(
       async () => {
-        const m = await scrape(cli!);
+        const m = await scrape(cli);
         return (
           sumOf(m, 'tracetail_log_bytes_read_total') >= log.bytes &&
           sumOf(m, 'tracetail_log_file_lag_bytes') === 0 &&
           sumOf(m, 'tracetail_export_queue_bytes') === 0 &&
-          collector!.items('logs') >= log.written
+          collector.items('logs') >= log.written
         );
       },
       { timeoutMs: 90_000, intervalMs: 250, what: `all ${log.written} lines read and exported` },
     );
     const expectedSpans = new Set([...acceptedSpans, ...Array.from({ length: SDK_SPANS }, (_, i) => SDK_FIRST + i)]);
-    await waitFor(() => collector!.spans().filter((s) => expectedSpans.has(seqOf(s))).length >= expectedSpans.size, {
+    await waitFor(() => collector.spans().filter((s) => expectedSpans.has(seqOf(s))).length >= expectedSpans.size, {
       timeoutMs: 30_000,
       intervalMs: 250,
       what: `all ${expectedSpans.size} accepted spans at the collector`,

@@ -4,6 +4,7 @@ import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
+import { afterEach } from 'vitest';
 import { waitFor } from './wait.js';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
@@ -94,6 +95,8 @@ export interface StartOptions {
   args?: string[];
   env?: Record<string, string | undefined>;
   cwd?: string;
+  /** Node options before the CLI's path, e.g. the V8 flags of the `tracetail` executable (src/node-flags.ts). */
+  nodeArgs?: string[];
   /** Run as this user (see `unprivilegedUser`): file modes matter then, as they do not for root. */
   user?: User;
 }
@@ -156,10 +159,10 @@ export function writeConfig(dir: string, config: Record<string, unknown> | strin
   return file;
 }
 
-export function spawnCli(args: string[], options: Pick<StartOptions, 'env' | 'cwd' | 'user'> = {}): CliProcess {
+export function spawnCli(args: string[], options: Pick<StartOptions, 'env' | 'cwd' | 'user' | 'nodeArgs'> = {}): CliProcess {
   const env: Record<string, string | undefined> = { ...process.env, ...options.env };
   for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k];
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: options.cwd ?? ROOT, env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'], ...options.user });
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), CLI, ...args], { cwd: options.cwd ?? ROOT, env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'], ...options.user });
   return new CliProcess(child);
 }
 
@@ -185,4 +188,16 @@ export async function runCli(args: string[], options: Pick<StartOptions, 'env' |
   const code = await proc.exited;
   clearTimeout(timer);
   return { code, stdout: proc.stdout, stderr: proc.stderr, logs: proc.logs };
+}
+
+/** What an end-to-end test starts: set them, and they are stopped (the CLI first) after each test. */
+export function stoppedAfterEach(): { cli?: CliProcess; collector?: { close(): Promise<void> } } {
+  const running: { cli?: CliProcess; collector?: { close(): Promise<void> } } = {};
+  afterEach(async () => {
+    await running.cli?.stop();
+    running.cli = undefined;
+    await running.collector?.close();
+    running.collector = undefined;
+  });
+  return running;
 }

@@ -12,6 +12,7 @@
 import type { IncomingMessage } from 'node:http';
 import zlib from 'node:zlib';
 import { DecodeError, PayloadTooLargeError, RequestTimeoutError } from '../../errors.js';
+import { chunksRead } from '../../garbage-collection.js';
 
 export type ContentEncoding = 'identity' | 'gzip' | 'deflate';
 
@@ -92,7 +93,13 @@ function readPlain(req: IncomingMessage, limits: BodyLimits): Promise<Buffer> {
         if (size > limits.maxBytes) return finish(tooLarge(limits.maxBytes));
         chunks.push(chunk);
       },
-      () => finish(null, chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size)),
+      () => {
+        if (chunks.length === 1) return finish(null, chunks[0]);
+        const body = Buffer.concat(chunks, size);
+        chunks.length = 0;
+        chunksRead(size);
+        finish(null, body);
+      },
       (err, body) => (err ? reject(err) : resolve(body!)),
     );
   });

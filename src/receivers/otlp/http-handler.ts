@@ -17,6 +17,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Signal } from '../../otlp/signals.js';
 import { PayloadTooLargeError } from '../../errors.js';
 import { RpcCode, encodeResponse, encodeStatus, type RpcStatus, type WireFormat } from '../../otlp/codec.js';
+import type { MemoryReservation } from '../../component.js';
+import { chunksRead } from '../../garbage-collection.js';
 import { ClientGoneError, contentEncoding, readBody, type BodyLimits } from './body.js';
 import type { OtlpIngest, Refusal } from './ingest.js';
 
@@ -106,15 +108,23 @@ export function createOtlpHttpHandler(ingest: OtlpIngest, limits: BodyLimits): O
       const r = ingest.refusal(new PayloadTooLargeError(`request body of ${declared} bytes is larger than limits.max_request_bytes (${limits.maxBytes} bytes)`), signal);
       return refuseWith(req, res, signal, format, r);
     }
+    // Above the memory limit, or when the request's cost does not fit beside those in flight,
+    // push back before the body is read into memory.
+    const reserved = Number.isFinite(declared) ? declared : 0;
+    let reservation: MemoryReservation;
     try {
-      // Above the memory limit, push back before the body is read into memory.
-      ingest.admit();
+      reservation = ingest.reserve(reserved);
     } catch (err) {
       return refuseWith(req, res, signal, format, ingest.refusal(err, signal));
     }
     if (expectsContinue) res.writeContinue();
     readBody(req, encoding, limits)
-      .then((body) => ingest.ingest(signal, body, format))
+      .then((body) => {
+        // A body of unknown length, or one that inflated, reserves the rest of its cost.
+        if (body.byteLength > reserved) reservation.grow(body.byteLength - reserved);
+        return ingest.ingest(signal, body, format);
+      })
+      .finally(() => reservation.release())
       .then(
         ({ partial }) => reply(res, 200, signal, format, partial ? encodeResponse(signal, partial, format) : success.get(`${signal} ${format}`)!),
         (err: unknown) => {
@@ -136,6 +146,7 @@ function discardBody(req: IncomingMessage, limits: BodyLimits): void {
   timer.unref();
   const onData = (chunk: Buffer) => {
     dropped += chunk.length;
+    chunksRead(chunk.length);
     if (dropped > limits.maxBytes) req.socket.destroy();
   };
   req.on('data', onData);

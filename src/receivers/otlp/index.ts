@@ -5,7 +5,7 @@ import { OtlpHttpReceiver } from './http-receiver.js';
 import { OtlpIngest } from './ingest.js';
 import { TransportMetrics, type OtlpTransport } from './otlp-metrics.js';
 
-export type OtlpReceiverContext = Pick<GraphContext, 'config' | 'log' | 'telemetry' | 'admit'> & { consumers: Omit<GraphContext['consumers'], 'files'> };
+export type OtlpReceiverContext = Pick<GraphContext, 'config' | 'log' | 'telemetry' | 'reserve'> & { consumers: Omit<GraphContext['consumers'], 'files'> };
 
 export function buildOtlpReceivers(ctx: OtlpReceiverContext): Receiver[] {
   const { config, telemetry, consumers } = ctx;
@@ -13,7 +13,7 @@ export function buildOtlpReceivers(ctx: OtlpReceiverContext): Receiver[] {
   const limits = config.limits;
   const ingestFor = (transport: OtlpTransport) => {
     const log = ctx.log.child({ component: `receiver/otlp-${transport}` });
-    return { log, ingest: new OtlpIngest(transport, consumers, new TransportMetrics(telemetry, transport), log, ctx.admit) };
+    return { log, ingest: new OtlpIngest(transport, consumers, new TransportMetrics(telemetry, transport), log, ctx.reserve) };
   };
   const httpLimits = {
     maxRequestBytes: limits.max_request_bytes,

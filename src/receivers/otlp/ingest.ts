@@ -11,6 +11,7 @@
  * "too many requests at once" (HTTP 429, gRPC RESOURCE_EXHAUSTED). Both are retryable for OTLP
  * clients and carry the error's `retryAfterMs` (HTTP `Retry-After`, gRPC `RetryInfo`).
  */
+import type { MemoryReservation } from '../../component.js';
 import type { GraphContext } from '../receiver.js';
 import type { Signal } from '../../otlp/signals.js';
 import { DecodeError, MemoryLimitError, PayloadTooLargeError, RequestTimeoutError, RETRY_AFTER_MS, isBackpressure } from '../../errors.js';
@@ -20,6 +21,8 @@ import type { PartialSuccess } from '../../otlp/types.js';
 import type { TraceBatch } from '../../pipeline/batches.js';
 import type { OtlpTransport, TransportMetrics } from './otlp-metrics.js';
 import { rejectInvalidLogRecords, rejectInvalidSpans, type Rejection } from './validate.js';
+
+const NO_RESERVATION: MemoryReservation = { grow: () => undefined, release: () => undefined };
 
 export interface Accepted {
   /** Items kept (durable). */
@@ -45,8 +48,8 @@ export class OtlpIngest {
     private readonly consumers: Omit<GraphContext['consumers'], 'files'>,
     readonly metrics: TransportMetrics,
     log: Logger,
-    /** Throws a backpressure error when the sidecar must not take a request now (memory limit). */
-    readonly admit: () => void = () => undefined,
+    /** Reserves memory for a request of that many bytes until its release; throws a backpressure error when the sidecar must not take it now (memory limit). */
+    readonly reserve: (bytes: number) => MemoryReservation = () => NO_RESERVATION,
   ) {
     this.limitedLog = new RateLimitedLog(log);
   }

@@ -69,11 +69,12 @@ export async function startOtlp(extra: Record<string, unknown> = {}): Promise<Ot
   const logs = new CapturingConsumer<LogBatch>();
   const metrics = new CapturingConsumer<MetricBatch>();
   let harness: OtlpHarness | undefined;
-  const admit = () => {
+  const reserve = () => {
     const err = harness?.refuseAdmission?.();
     if (err) throw err;
+    return { grow: () => undefined, release: () => undefined };
   };
-  const receivers = buildOtlpReceivers({ config, log: createLogger('silent'), telemetry, consumers: { traces, logs, metrics }, admit });
+  const receivers = buildOtlpReceivers({ config, log: createLogger('silent'), telemetry, consumers: { traces, logs, metrics }, reserve });
   for (const r of receivers) await r.start();
   const endpointOf = (name: string) => (receivers.find((r) => r.name === name) as (Receiver & { endpoint?: string }) | undefined)?.endpoint ?? '';
   harness = {

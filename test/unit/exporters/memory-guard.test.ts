@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { MemoryLimitError } from '../../../src/errors.js';
-import { MemoryGuard } from '../../../src/exporters/memory-guard.js';
+import { MemoryLimitError, PayloadTooLargeError } from '../../../src/errors.js';
+import { MemoryGuard, REQUEST_COST_FACTOR } from '../../../src/exporters/memory-guard.js';
 import { captureLogger } from '../../helpers/export-harness.js';
 import { waitFor } from '../../helpers/wait.js';
 
@@ -23,6 +23,49 @@ function fakeProcess(rssMib: number, liveMib: number) {
 }
 
 describe('MemoryGuard', () => {
+  it('takes a request only while its cost fits beside the ones in flight, and its own growth does not count it twice', async () => {
+    // RSS 100 MiB, limit 128 (hard 153.6): 28 MiB of room under the limit.
+    const { options } = fakeProcess(100, 20);
+    let samples = 0;
+    const rss = options.rss;
+    const guard = new MemoryGuard({ limitBytes: 128 * MiB, sampleIntervalMs: 5, ...options, rss: () => (samples++, rss()) });
+    try {
+      const bytes = (16 * MiB) / REQUEST_COST_FACTOR; // costs 16 MiB
+      const first = guard.reserve(bytes);
+      // 100 + 16 + 16 > 128 with another in flight: refused.
+      expect(refusal(() => guard.reserve(bytes))).toBeInstanceOf(MemoryLimitError);
+      // Its own growth past the limit is taken while it is alone (under the limit + 20%).
+      expect(() => first.grow((24 * MiB) / REQUEST_COST_FACTOR)).not.toThrow();
+      first.release();
+      // Released, its 40 MiB still count until the next sample (its garbage is not in it yet):
+      // 100 + 40 + 16 is past the limit + 20%.
+      expect(refusal(() => guard.reserve(bytes))).toBeInstanceOf(MemoryLimitError);
+      const before = samples;
+      await waitFor(() => samples > before + 1, { what: 'a new sample' });
+      const again = guard.reserve(bytes);
+      again.release();
+      // A body of unknown length reserves nothing before it is read, then all of it, alone.
+      const after = samples;
+      await waitFor(() => samples > after + 1, { what: 'a new sample' });
+      const unknown = guard.reserve(0);
+      expect(() => unknown.grow((40 * MiB) / REQUEST_COST_FACTOR)).not.toThrow();
+      unknown.release();
+    } finally {
+      guard.close();
+    }
+  });
+
+  it('refuses as too large a request that could not be decoded within the limit + 20% even alone', () => {
+    // Footprint 80 MiB; 153.6 - 80 leaves 73.6 MiB.
+    const { options } = fakeProcess(100, 20);
+    const guard = new MemoryGuard({ limitBytes: 128 * MiB, sampleIntervalMs: 5, ...options });
+    try {
+      expect(refusal(() => guard.reserve((80 * MiB) / REQUEST_COST_FACTOR))).toBeInstanceOf(PayloadTooLargeError);
+    } finally {
+      guard.close();
+    }
+  });
+
   it('refuses while RSS is above the limit + 20%, whatever the live memory, and admits again once it is back', async () => {
     // Footprint (RSS - live at start): 80 MiB.
     const { p, options } = fakeProcess(100, 20);
