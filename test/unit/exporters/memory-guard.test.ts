@@ -24,7 +24,7 @@ function fakeProcess(rssMib: number, liveMib: number) {
 
 describe('MemoryGuard', () => {
   it('takes a request only while its cost fits beside the ones in flight, and its own growth does not count it twice', async () => {
-    // RSS 100 MiB, limit 128 (hard 153.6): 28 MiB of room under the limit.
+    // RSS 100 MiB, limit 128 (alone 140.8, hard 153.6): 28 MiB of room under the limit.
     const { options } = fakeProcess(100, 20);
     let samples = 0;
     const rss = options.rss;
@@ -34,11 +34,11 @@ describe('MemoryGuard', () => {
       const first = guard.reserve(bytes);
       // 100 + 16 + 16 > 128 with another in flight: refused.
       expect(refusal(() => guard.reserve(bytes))).toBeInstanceOf(MemoryLimitError);
-      // Its own growth past the limit is taken while it is alone (under the limit + 20%).
+      // Its own growth past the limit is taken while it is alone (under the limit + 10%).
       expect(() => first.grow((24 * MiB) / REQUEST_COST_FACTOR)).not.toThrow();
       first.release();
       // Released, its 40 MiB still count until the next sample (its garbage is not in it yet):
-      // 100 + 40 + 16 is past the limit + 20%.
+      // 100 + 40 + 16 is past the limit + 10%.
       expect(refusal(() => guard.reserve(bytes))).toBeInstanceOf(MemoryLimitError);
       const before = samples;
       await waitFor(() => samples > before + 1, { what: 'a new sample' });
@@ -55,8 +55,8 @@ describe('MemoryGuard', () => {
     }
   });
 
-  it('refuses as too large a request that could not be decoded within the limit + 20% even alone', () => {
-    // Footprint 80 MiB; 153.6 - 80 leaves 73.6 MiB.
+  it('refuses as too large a request that could not be decoded within the limit + 10% even alone', () => {
+    // Footprint 80 MiB; 140.8 - 80 leaves 60.8 MiB.
     const { options } = fakeProcess(100, 20);
     const guard = new MemoryGuard({ limitBytes: 128 * MiB, sampleIntervalMs: 5, ...options });
     try {
