@@ -12,7 +12,7 @@ import { encodeRequest } from '../../src/otlp/codec.js';
 import { runCli, startCli, tempDir, testConfig, unprivilegedUser, writeConfig, type CliProcess, type StartOptions } from '../helpers/cli.js';
 import { TestCollector } from '../helpers/collector.js';
 import { seqOf, tally, traceBatch } from '../helpers/export-harness.js';
-import { fillFilesystem, mountTmpfs, removeFile, tmpfsSkipReason, unmount } from '../helpers/fs-faults.js';
+import { fillFilesystem, mountTmpfs, remount, removeFile, tmpfsSkipReason, unmount } from '../helpers/fs-faults.js';
 import { lineSeq, NumberedLogFile, postOtlp, scrape, sdkExport, sdkExporter, sdkSpans, sumOf } from '../helpers/outage.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -124,13 +124,17 @@ describe('storage faults at start (built CLI)', () => {
     await deliversGoodData(dir, config, { user });
   });
 
-  it.skipIf(tmpfsSkip)('a storage directory on a read-only filesystem: exit 1 naming the key and saying so', async () => {
+  it.skipIf(tmpfsSkip)('a storage directory on a read-only filesystem: exit 1 naming the key and saying so; then it starts once the mount is writable', async () => {
+    collector = await TestCollector.start();
     const dir = tempDir('tracetail-storage-ro-');
-    const mount = tmpfs(join(dir, 'ro'), 1 << 20, ['ro']);
-    const r = await failedStart(dir, testConfig(dir, { storage: { directory: join(mount, 'state') } }));
+    const mount = tmpfs(join(dir, 'ro'), 4 << 20, ['ro']);
+    const config = faultConfig(dir, join(mount, 'state'));
+    const r = await failedStart(dir, config);
     expect(r.code).toBe(1);
     expect(r.fatal).toEqual([`storage.directory: cannot create ${join(mount, 'state')}: the filesystem is read-only (EROFS); mount a writable volume there`]);
     expect(r.stack).toBe(false);
+    remount(mount, 'rw');
+    await deliversGoodData(dir, config);
   });
 
   it.skipIf(tmpfsSkip)('a full storage filesystem with no queue to drain: exit 1 saying it is full; then it starts once there is room', async () => {

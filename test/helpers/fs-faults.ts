@@ -25,6 +25,11 @@ export function mountTmpfs(path: string, bytes: number, options: string[] = []):
   execFileSync('mount', ['-t', 'tmpfs', '-o', [`size=${bytes}`, 'mode=0777', ...options].join(','), 'tmpfs', path], { stdio: 'pipe' });
 }
 
+/** Mounts `path` again read-only (`ro`) or writable (`rw`). */
+export function remount(path: string, mode: 'ro' | 'rw'): void {
+  execFileSync('mount', ['-o', `remount,${mode}`, path], { stdio: 'pipe' });
+}
+
 export function unmount(path: string): void {
   execFileSync('umount', ['-l', path], { stdio: 'pipe' });
 }
