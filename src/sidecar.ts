@@ -106,7 +106,7 @@ export class Sidecar implements Component {
     const { config, parts } = this;
     const { log, telemetry } = this.deps;
     const exporting = config.export.enabled;
-    checkWritableDirectories(writtenDirectories(config));
+    checkWritableDirectories(fileExportDirectories(config));
     const transports = exporting ? buildTransports(config) : undefined;
     if (!exporting) log.info('export.enabled is false: nothing is queued or exported, only metrics are made');
     const storageLog = log.child({ component: 'storage' });
@@ -244,11 +244,8 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms).unref());
 }
 
-/** The directories the sidecar writes to, by the config key that sets each. */
-function writtenDirectories(config: Config): { key: string; path: string }[] {
-  const out = [{ key: 'storage.directory', path: config.storage.directory }];
-  if (config.export.enabled && SIGNALS.some((signal) => !config.exportTargets[signal])) {
-    out.push({ key: config.export.file.directory ? 'export.file.directory' : 'storage.directory', path: fileExportDirectory(config) });
-  }
-  return out;
+/** The file exporter's directory, by the config key that sets it, when a signal goes to files (the store checks its own). */
+function fileExportDirectories(config: Config): { key: string; path: string }[] {
+  if (!config.export.enabled || SIGNALS.every((signal) => config.exportTargets[signal])) return [];
+  return [{ key: config.export.file.directory ? 'export.file.directory' : 'storage.directory', path: fileExportDirectory(config) }];
 }

@@ -9,12 +9,11 @@
  * when it keeps up, takes them from there instead of reading them back.
  */
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Checkpoint } from '../pipeline/checkpoints.js';
 import { SIGNALS, type Signal } from '../otlp/signals.js';
 import { EnvironmentError, QueueFullError, RETRY_AFTER_MS, StorageError } from '../errors.js';
-import { isFull } from './preflight.js';
+import { checkWritableDirectories, isFull } from './preflight.js';
 import { Reserve, RESERVE_BYTES } from './reserve.js';
 import { Segments } from './segments.js';
 
@@ -239,13 +238,7 @@ export class Store {
   }
 
   static open(directory: string, options: StoreOptions): Store {
-    try {
-      mkdirSync(directory, { recursive: true });
-    } catch (err) {
-      throw new EnvironmentError(`storage.directory: cannot create ${directory}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, {
-        cause: err,
-      });
-    }
+    checkWritableDirectories([{ key: 'storage.directory', path: directory }]);
     return new Store(join(directory, 'tracetail.db'), options);
   }
 
